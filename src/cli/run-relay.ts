@@ -1,0 +1,115 @@
+import { once } from 'node:events'
+import type { FastifyInstance } from 'fastify'
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import type { Config, Role } from '../config/config.js'
+import { redactUrl } from '../config/load-config.js'
+import type { ReadinessReport } from '../ingress/health-routes.js'
+import { buildWebApp } from '../ingress/web-app.js'
+import { buildMetricsServer } from '../metrics/metrics-server.js'
+import { RelayMetrics } from '../metrics/relay-metrics.js'
+import { startEmbeddedRedis, type EmbeddedRedis } from '../queue/embedded-redis.js'
+import { EventProducer } from '../queue/event-producer.js'
+import { createRedis } from '../queue/redis-connection.js'
+import { durabilityWarnings, probeRedis } from '../queue/redis-probe.js'
+import { RelayQueues } from '../queue/relay-queues.js'
+import { DestinationClient } from '../relay/destination-client.js'
+import { RelayWorkers } from '../relay/relay-workers.js'
+import { retryHorizonMs } from '../relay/retry-policy.js'
+
+/** Time a readiness probe waits for Redis. */
+const PROBE_TIMEOUT_MS = 1000
+
+export interface RunningRelay {
+  /** `http://host:port` of the webhook server (web and all roles). */
+  webUrl: string | undefined
+  metricsUrl: string
+  redisUrl: string
+  metrics: RelayMetrics
+  /** Graceful stop: no new requests or jobs, in-flight work finished (bounded), connections closed. */
+  close: () => Promise<void>
+}
+
+/** Starts the parts of the relay that `role` runs, all sharing one Redis. */
+export async function runRelay (role: Role, config: Config, logger: Logger): Promise<RunningRelay> {
+  const runsWeb = role !== 'worker'
+  const runsWorkers = role !== 'web'
+  let embedded: EmbeddedRedis | undefined
+  if (config.redis.kind === 'embedded') embedded = await startEmbeddedRedis(config.redis.dataDir, msg => logger.info(msg))
+  const redisUrl = config.redis.kind === 'url' ? config.redis.url : (embedded as EmbeddedRedis).url
+
+  const metrics = new RelayMetrics()
+  const connections: Redis[] = []
+  const connect = (use: Parameters<typeof createRedis>[1]): Redis => {
+    const redis = createRedis(redisUrl, use)
+    // ioredis reconnects by itself; log each outage once, not every retry.
+    let down = false
+    redis.on('error', err => {
+      if (!down) logger.error({ use, code: (err as { code?: string }).code, message: err.message }, 'Redis connection lost; reconnecting')
+      down = true
+    })
+    redis.on('ready', () => {
+      if (down) logger.info({ use }, 'Redis connection restored')
+      down = false
+    })
+    connections.push(redis)
+    return redis
+  }
+
+  const probe = connect('probe')
+  const queues = new RelayQueues(config, runsWeb ? connect('producer') : probe)
+  metrics.queueDepthReader = queues.depth
+  void warnAboutDurability(probe, logger)
+
+  let workers: RelayWorkers | undefined
+  let client: DestinationClient | undefined
+  if (runsWorkers) {
+    client = new DestinationClient({ timeoutMs: config.deliveryTimeoutMs, retryAfterMaxMs: config.retry.retryAfterMaxMs })
+    workers = new RelayWorkers({ config, connection: connect('worker'), client, metrics, logger })
+    logger.info({ destinations: config.apps.flatMap(a => a.destinations.map(d => `${a.name}/${d.name}`)), retryHorizonHours: Math.round(retryHorizonMs(config.retry) / 360_000) / 10 }, 'relay workers started')
+  }
+
+  const checkReadiness = async (): Promise<ReadinessReport> => {
+    const checks: Record<string, string> = { redis: await probeRedis(probe, PROBE_TIMEOUT_MS) }
+    if (workers !== undefined) checks.workers = workers.isRunning() ? 'ok' : 'not running'
+    return { ready: Object.values(checks).every(c => c === 'ok'), checks }
+  }
+  metrics.readinessReader = async () => (await checkReadiness()).ready
+
+  const servers: FastifyInstance[] = []
+  let webUrl: string | undefined
+  if (runsWeb) {
+    const web = buildWebApp({ config, producer: new EventProducer(queues, config.enqueueTimeoutMs), metrics, checkReadiness, logger })
+    servers.push(web)
+    webUrl = await web.listen({ host: config.host, port: config.port, listenTextResolver: () => '' })
+    logger.info({ url: webUrl, routes: config.apps.map(a => a.path) }, 'webhook server listening')
+  }
+  const metricsServer = buildMetricsServer(metrics, checkReadiness, logger)
+  servers.push(metricsServer)
+  const metricsUrl = await metricsServer.listen({ host: config.host, port: config.metricsPort, listenTextResolver: () => '' })
+  logger.info({ url: `${metricsUrl}/metrics`, role, redis: redactUrl(redisUrl) }, 'zoom-webhook-relay running')
+
+  let closing: Promise<void> | undefined
+  const close = async (): Promise<void> => {
+    closing ??= (async () => {
+      // Ingress first: requests in flight still get their answer (and their enqueue).
+      for (const server of servers) await server.close()
+      await workers?.close(config.shutdownTimeoutMs)
+      await client?.close()
+      await queues.close()
+      await Promise.all(connections.map(async c => await c.quit().catch(() => c.disconnect())))
+      await embedded?.stop()
+    })()
+    return await closing
+  }
+  return { webUrl, metricsUrl, redisUrl, metrics, close }
+}
+
+async function warnAboutDurability (redis: Redis, logger: Logger): Promise<void> {
+  try {
+    if (redis.status !== 'ready') await once(redis, 'ready', { signal: AbortSignal.timeout(10_000) })
+    for (const warning of await durabilityWarnings(redis)) logger.warn(`DATA LOSS RISK: ${warning}`)
+  } catch (err) {
+    logger.warn({ message: (err as Error).message }, 'could not read the Redis eviction and AOF settings (CONFIG GET refused?); make sure maxmemory-policy is noeviction and AOF is on')
+  }
+}

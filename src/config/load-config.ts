@@ -1,0 +1,100 @@
+import { resolve } from 'node:path'
+import { ConfigError } from '../errors.js'
+import { RECALL_REGIONS, type AppConfig, type Config, type RedisTarget } from './config.js'
+import { readConfigFile } from './config-file.js'
+import { EnvReader } from './env-reader.js'
+import { recallRegionBaseUrl, recallWebhookUrl } from '../relay/destination-url.js'
+
+/** Name of the app configured from `ZOOM_WEBHOOK_SECRET_TOKEN`; file apps may not use it. */
+export const ENV_APP_NAME = 'default'
+
+/**
+ * Builds the typed configuration from the environment (and `CONFIG_FILE`).
+ * Throws one `ConfigError` that lists every wrong or missing variable.
+ */
+export function loadConfig (env: Readonly<Record<string, string | undefined>> = process.env): Config {
+  const read = new EnvReader(env)
+  const apps: AppConfig[] = []
+
+  const envApp = readEnvApp(read)
+  if (envApp !== undefined) apps.push(envApp)
+
+  const file = read.string('CONFIG_FILE')
+  if (file !== undefined) {
+    for (const app of readConfigFile(resolve(file), env, read.problems)) {
+      if (apps.some(other => other.name === app.name)) {
+        read.problems.push(`CONFIG_FILE: app name "${app.name}" is used twice${app.name === ENV_APP_NAME ? ' ("default" is the app configured from ZOOM_WEBHOOK_SECRET_TOKEN)' : ''}. Rename one.`)
+      } else {
+        apps.push(app)
+      }
+    }
+  }
+  if (apps.length === 0 && read.problems.length === 0) {
+    read.problems.push('ZOOM_WEBHOOK_SECRET_TOKEN is not set. Set it to your Zoom app\'s Secret Token (Zoom App Marketplace → your app → Features → Access → Secret Token), or set CONFIG_FILE to a file listing your apps.')
+  }
+
+  const redisUrl = read.string('REDIS_URL')
+  const redis: RedisTarget = redisUrl === undefined
+    ? { kind: 'embedded', dataDir: resolve(read.string('REDIS_DATA_DIR') ?? '.data/redis') }
+    : { kind: 'url', url: redisUrl }
+  if (redisUrl !== undefined && !/^(rediss?|unix):\/\//.test(redisUrl)) {
+    read.problems.push(`REDIS_URL="${redactUrl(redisUrl)}" must start with redis://, rediss:// or unix://. Unset it to start an embedded redis-server.`)
+  }
+
+  const deliveryTimeoutMs = read.integer('DELIVERY_TIMEOUT_MS', 10_000, 100, 120_000)
+  const config: Config = {
+    apps,
+    redis,
+    redisPrefix: read.string('REDIS_PREFIX') ?? 'zoom-relay',
+    host: read.string('HOST') ?? '0.0.0.0',
+    port: read.integer('PORT', 8080, 0, 65_535),
+    metricsPort: read.integer('METRICS_PORT', 9464, 0, 65_535),
+    logLevel: read.oneOf('LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], 'info'),
+    signatureToleranceSeconds: read.integer('SIGNATURE_TOLERANCE_SECONDS', 300, 1, 86_400),
+    bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),
+    enqueueTimeoutMs: read.integer('ENQUEUE_TIMEOUT_MS', 1500, 50, 2500),
+    deliveryTimeoutMs,
+    deliveryConcurrency: read.integer('DELIVERY_CONCURRENCY', 16, 1, 1000),
+    retry: {
+      attempts: read.integer('RETRY_ATTEMPTS', 36, 1, 1000),
+      baseDelayMs: read.integer('RETRY_BASE_DELAY_MS', 1000, 1, 3_600_000),
+      maxDelayMs: read.integer('RETRY_MAX_DELAY_MS', 3_600_000, 1, 86_400_000),
+      retryAfterMaxMs: read.integer('RETRY_AFTER_MAX_MS', 3_600_000, 0, 86_400_000)
+    },
+    completedJobsKept: read.integer('COMPLETED_JOBS_KEPT', 1000, 0),
+    deadLetterRetentionSeconds: read.integer('DEAD_LETTER_RETENTION_SECONDS', 1_209_600, 60),
+    shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', 25_000, 0, 600_000)
+  }
+  if (config.port !== 0 && config.port === config.metricsPort) {
+    read.problems.push(`PORT and METRICS_PORT are both ${config.port}. Give the metrics server its own port.`)
+  }
+  if (read.problems.length > 0) throw new ConfigError(read.problems)
+  return config
+}
+
+function readEnvApp (read: EnvReader): AppConfig | undefined {
+  const token = read.string('ZOOM_WEBHOOK_SECRET_TOKEN')
+  const appId = read.string('RECALL_ZOOM_OAUTH_APP_ID')
+  const region = read.oneOf('RECALL_REGION', RECALL_REGIONS, 'us-east-1')
+  const baseUrl = read.baseUrl('RECALL_BASE_URL') ?? recallRegionBaseUrl(region)
+  if (token === undefined) {
+    if (appId !== undefined) read.problems.push('RECALL_ZOOM_OAUTH_APP_ID is set but ZOOM_WEBHOOK_SECRET_TOKEN is not. Set it to your Zoom app\'s Secret Token.')
+    return undefined
+  }
+  if (appId === undefined) {
+    read.problems.push('RECALL_ZOOM_OAUTH_APP_ID is not set. Set it to the id Recall returned when you created the Zoom OAuth App (POST /api/v2/zoom-oauth-apps/).')
+    return undefined
+  }
+  const previous = read.string('ZOOM_WEBHOOK_SECRET_TOKEN_PREVIOUS')
+  return {
+    name: ENV_APP_NAME,
+    path: '/zoom/webhook',
+    secretTokens: previous === undefined ? [token] : [token, previous],
+    destinations: [{ name: 'recall', kind: 'recall', url: recallWebhookUrl(baseUrl, appId) }]
+  }
+}
+
+/** Hides a password in a Redis URL so it can be shown in errors and logs. */
+export function redactUrl (url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, '//***@')
+}

@@ -1,0 +1,106 @@
+/**
+ * Every error the relay raises on purpose, each with a stable `code`.
+ *
+ * Codes are part of the public contract: HTTP error bodies carry them as
+ * `error`, logs carry them as `err.code`, and scripts may match on them.
+ * Never rename a code; add a new one instead.
+ */
+
+/** Base class: a stable machine-readable code plus the HTTP status, if any. */
+export class RelayError extends Error {
+  readonly code: string
+  /** HTTP status to answer with when this error ends a request. */
+  readonly statusCode: number
+
+  constructor (code: string, message: string, statusCode = 500, options?: ErrorOptions) {
+    super(message, options)
+    this.name = new.target.name
+    this.code = code
+    this.statusCode = statusCode
+  }
+}
+
+/** Start-up configuration is missing or wrong; the message names each variable and how to fix it. */
+export class ConfigError extends RelayError {
+  readonly problems: readonly string[]
+
+  constructor (problems: readonly string[]) {
+    super('ZR_CONFIG_INVALID', `Invalid configuration:\n  - ${problems.join('\n  - ')}`)
+    this.problems = problems
+  }
+}
+
+/** Why a webhook failed authentication. Each value is also a metric label. */
+export type AuthFailureReason =
+  | 'signature_missing'
+  | 'signature_malformed'
+  | 'signature_mismatch'
+  | 'timestamp_missing'
+  | 'timestamp_malformed'
+  | 'timestamp_out_of_window'
+
+const AUTH_MESSAGES: Record<AuthFailureReason, string> = {
+  signature_missing: 'The x-zm-signature header is missing.',
+  signature_malformed: 'The x-zm-signature header is not of the form v0=<64 hex digits>.',
+  signature_mismatch: 'The x-zm-signature header does not match the body and timestamp.',
+  timestamp_missing: 'The x-zm-request-timestamp header is missing.',
+  timestamp_malformed: 'The x-zm-request-timestamp header is not a Unix time in seconds.',
+  timestamp_out_of_window: 'The x-zm-request-timestamp header is outside the accepted time window.'
+}
+
+/** 401: the request is not provably from Zoom. */
+export class WebhookAuthError extends RelayError {
+  readonly reason: AuthFailureReason
+
+  constructor (reason: AuthFailureReason) {
+    super(`ZR_${reason.toUpperCase()}`, AUTH_MESSAGES[reason], 401)
+    this.reason = reason
+  }
+}
+
+/** 400: the body is empty or not a JSON object. */
+export class MalformedBodyError extends RelayError {
+  constructor (message: string) {
+    super('ZR_BODY_MALFORMED', message, 400)
+  }
+}
+
+/** 404: no app is configured under this webhook path. */
+export class UnknownAppError extends RelayError {
+  constructor (app: string) {
+    super('ZR_APP_UNKNOWN', `No Zoom app named "${app}" is configured.`, 404)
+  }
+}
+
+/** 503: Redis did not accept the event in time; Zoom must retry. */
+export class EnqueueError extends RelayError {
+  constructor (message: string, options?: ErrorOptions) {
+    super('ZR_ENQUEUE_FAILED', message, 503, options)
+  }
+}
+
+/**
+ * A stored job's signature no longer matches its stored bytes. This can only
+ * be a bug or tampering in Redis, so the job fails loudly instead of sending.
+ */
+export class IntegrityError extends RelayError {
+  constructor (message: string) {
+    super('ZR_STORED_EVENT_CORRUPT', message)
+  }
+}
+
+/** A delivery attempt failed; `retryable` decides between backoff and the dead-letter set. */
+export class DeliveryError extends RelayError {
+  /** HTTP status from the destination, when one answered. */
+  readonly status: number | undefined
+  readonly retryable: boolean
+  /** Delay the destination asked for (Retry-After), already bounded, in ms. */
+  readonly retryAfterMs: number | undefined
+
+  constructor (message: string, opts: { status?: number, retryable: boolean, retryAfterMs?: number, cause?: unknown }) {
+    super(opts.retryable ? 'ZR_DELIVERY_RETRYABLE' : 'ZR_DELIVERY_REJECTED', message, 502, { cause: opts.cause })
+    this.status = opts.status
+    this.retryable = opts.retryable
+    this.retryAfterMs = opts.retryAfterMs
+  }
+}

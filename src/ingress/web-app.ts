@@ -1,0 +1,42 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import type { Config } from '../config/config.js'
+import type { RelayMetrics } from '../metrics/relay-metrics.js'
+import type { EventProducer } from '../queue/event-producer.js'
+import { errorReply } from './error-reply.js'
+import { registerHealthRoutes, type ReadinessCheck } from './health-routes.js'
+import { webhookRoutes } from './webhook-routes.js'
+
+export interface WebAppOptions {
+  config: Config
+  producer: EventProducer
+  metrics: RelayMetrics
+  checkReadiness: ReadinessCheck
+  logger: Logger
+}
+
+/** The public HTTP server: Zoom's webhook routes plus `/healthz` and `/readyz`. */
+export function buildWebApp ({ config, producer, metrics, checkReadiness, logger }: WebAppOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // A slow or stalled client cannot hold a connection for long: Zoom sends
+    // ≤ 1 MiB and needs an answer within 3 s anyway.
+    requestTimeout: 10_000,
+    connectionTimeout: 30_000,
+    keepAliveTimeout: 65_000,
+    bodyLimit: config.bodyLimitBytes,
+    // Routes are matched exactly: /zoom/webhook/ is not /zoom/webhook.
+    return503OnClosing: true
+  })
+  app.setErrorHandler(errorReply)
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'ZR_ROUTE_NOT_FOUND', message: `No route for ${request.method} ${request.url.split('?')[0] ?? ''}.` }))
+  registerHealthRoutes(app, checkReadiness)
+  app.register(webhookRoutes, {
+    apps: config.apps,
+    producer,
+    metrics,
+    signatureToleranceSeconds: config.signatureToleranceSeconds,
+    bodyLimitBytes: config.bodyLimitBytes
+  })
+  return app
+}

@@ -1,0 +1,120 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { AppConfig } from '../config/config.js'
+import { MalformedBodyError, RelayError, UnknownAppError, WebhookAuthError } from '../errors.js'
+import { eventLabel, statusClass, type RelayMetrics } from '../metrics/relay-metrics.js'
+import type { EventProducer } from '../queue/event-producer.js'
+import { encodeBody } from '../queue/relay-job.js'
+import { challengeResponse, URL_VALIDATION_EVENT } from '../zoom/challenge.js'
+import { readEventEnvelope } from '../zoom/event-envelope.js'
+import { verifyZoomSignature } from '../zoom/signature.js'
+import { errorReply, statusOf } from './error-reply.js'
+import { pickForwardedHeaders } from './forwarded-headers.js'
+
+export interface WebhookRouteOptions {
+  apps: readonly AppConfig[]
+  producer: EventProducer
+  metrics: RelayMetrics
+  signatureToleranceSeconds: number
+  bodyLimitBytes: number
+}
+
+/** Per-request facts the error handler and the ack timer need. */
+declare module 'fastify' {
+  interface FastifyRequest {
+    zoomApp?: AppConfig
+    zoomEvent?: string
+  }
+}
+
+/**
+ * `POST /zoom/webhook` (the env-configured app) and `POST /zoom/webhook/<app>`.
+ * An encapsulated plugin: the raw-body parser and error handling apply to
+ * these routes only.
+ */
+export async function webhookRoutes (app: FastifyInstance, opts: WebhookRouteOptions): Promise<void> {
+  const { producer, metrics } = opts
+  const appsByName = new Map(opts.apps.map(a => [a.name, a]))
+  const appsByPath = new Map(opts.apps.map(a => [a.path, a]))
+
+  // Fastify's own parser, as bytes: the body is never decoded or re-serialised
+  // before it is verified and stored (see README, "Why the raw body").
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: opts.bodyLimitBytes },
+    (_request, body, done) => { done(null, body) })
+
+  app.decorateRequest('zoomApp', undefined)
+  app.decorateRequest('zoomEvent', undefined)
+
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.ackDuration.observe({ app: request.zoomApp?.name ?? 'unknown', status_class: statusClass(reply.statusCode) }, reply.elapsedTime / 1000)
+  })
+
+  app.setErrorHandler((err: Error, request, reply) => {
+    const appName = request.zoomApp?.name ?? 'unknown'
+    if (statusOf(err) === 503) {
+      metrics.enqueueFailures.inc({ app: appName, reason: err instanceof RelayError ? err.code : 'error' })
+      request.log.warn({ app: appName, event: request.zoomEvent, err: { code: (err as { code?: string }).code, message: err.message } }, 'event not stored; answered 503 so Zoom retries')
+    } else {
+      metrics.webhooksReceived.inc({ app: appName, event: eventLabel(request.zoomEvent), outcome: 'rejected', reason: rejectionReason(err) })
+    }
+    return errorReply(err, request, reply)
+  })
+
+  const handle = async (request: FastifyRequest, zoomApp: AppConfig | undefined, name: string): Promise<unknown> => {
+    if (zoomApp === undefined) throw new UnknownAppError(name)
+    request.zoomApp = zoomApp
+    const body = request.body
+    if (!Buffer.isBuffer(body) || body.length === 0) throw new MalformedBodyError('The body is empty; Zoom always sends a JSON object.')
+
+    const headers = request.headers
+    const tokenIndex = verifyZoomSignature(
+      headerValue(headers['x-zm-signature']),
+      headerValue(headers['x-zm-request-timestamp']),
+      body,
+      { secretTokens: zoomApp.secretTokens, toleranceSeconds: opts.signatureToleranceSeconds })
+
+    const envelope = readEventEnvelope(body)
+    request.zoomEvent = envelope.event
+
+    if (envelope.event === URL_VALIDATION_EVENT) {
+      if (envelope.plainToken === undefined || envelope.plainToken.length === 0) {
+        throw new MalformedBodyError('An endpoint.url_validation event must carry payload.plainToken.')
+      }
+      metrics.webhooksReceived.inc({ app: zoomApp.name, event: URL_VALIDATION_EVENT, outcome: 'challenge', reason: '' })
+      metrics.lastUrlValidation.set({ app: zoomApp.name }, Date.now() / 1000)
+      // Answer with the token Zoom signed with: during a rotation that may be the previous one.
+      return challengeResponse(zoomApp.secretTokens[tokenIndex] as string, envelope.plainToken)
+    }
+
+    await producer.enqueue(zoomApp.name, {
+      ...encodeBody(body),
+      headers: pickForwardedHeaders(headers),
+      event: envelope.event,
+      receivedAt: Date.now()
+    })
+    metrics.webhooksReceived.inc({ app: zoomApp.name, event: eventLabel(envelope.event), outcome: 'accepted', reason: '' })
+    return { status: 'accepted' }
+  }
+
+  const routeOptions = { bodyLimit: opts.bodyLimitBytes }
+  app.post('/zoom/webhook', routeOptions, async request => await handle(request, appsByPath.get('/zoom/webhook'), 'default'))
+  app.post<{ Params: { app: string } }>('/zoom/webhook/:app', routeOptions, async request =>
+    await handle(request, appsByName.get(request.params.app), request.params.app.slice(0, 64)))
+}
+
+/** Node joins repeated headers with ", ", which no valid signature contains; arrays never occur for these names. */
+function headerValue (value: string | string[] | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined
+}
+
+/** A low-cardinality label for why a webhook was refused. */
+function rejectionReason (err: Error): string {
+  if (err instanceof WebhookAuthError) return err.reason
+  if (err instanceof UnknownAppError) return 'unknown_app'
+  if (err instanceof MalformedBodyError) return 'malformed_body'
+  switch ((err as { code?: unknown }).code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': return 'body_too_large'
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return 'unsupported_media_type'
+    default: return statusOf(err) < 500 ? 'bad_request' : 'internal_error'
+  }
+}

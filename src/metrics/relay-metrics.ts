@@ -1,0 +1,125 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+/** Zoom gives up on a delivery that takes 3 s; the buckets are dense below that. */
+const ACK_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5]
+const DELIVERY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+/** From sub-second to Zoom's whole retry horizon and our ~24 h backoff. */
+const END_TO_END_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 24 * 3600, 48 * 3600]
+
+export type QueueDepthReader = () => Promise<Array<{ app: string, destination: string, counts: Record<string, number> }>>
+
+/** Event names are verified Zoom input, but only names of Zoom's shape become labels. */
+const EVENT_LABEL = /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$/
+
+export function eventLabel (event: string | undefined): string {
+  return event !== undefined && event.length <= 64 && EVENT_LABEL.test(event) ? event : 'unknown'
+}
+
+/** Status class of an HTTP answer (`2xx`…`5xx`) or `none` when nothing answered. */
+export function statusClass (status: number | undefined): string {
+  return status === undefined ? 'none' : `${Math.floor(status / 100)}xx`
+}
+
+/**
+ * Every metric the relay exports, on its own Registry (never prom-client's
+ * global one, so several instances can live in one test process).
+ * Names follow Prometheus conventions: `zoom_relay_` prefix, base units.
+ */
+export class RelayMetrics {
+  readonly registry = new Registry()
+
+  readonly webhooksReceived = new Counter({
+    name: 'zoom_relay_webhooks_received_total',
+    help: 'Webhook requests by app, Zoom event and outcome (accepted, challenge, rejected) with the rejection reason.',
+    labelNames: ['app', 'event', 'outcome', 'reason'] as const,
+    registers: [this.registry]
+  })
+
+  readonly ackDuration = new Histogram({
+    name: 'zoom_relay_ack_duration_seconds',
+    help: 'Time from request start to the answer Zoom gets (Zoom gives up after 3 s).',
+    labelNames: ['app', 'status_class'] as const,
+    buckets: ACK_BUCKETS,
+    registers: [this.registry]
+  })
+
+  readonly enqueueFailures = new Counter({
+    name: 'zoom_relay_enqueue_failures_total',
+    help: 'Verified events Redis did not accept in time (answered 503 so Zoom retries).',
+    labelNames: ['app', 'reason'] as const,
+    registers: [this.registry]
+  })
+
+  readonly deliveryAttempts = new Counter({
+    name: 'zoom_relay_delivery_attempts_total',
+    help: 'Delivery attempts by app, destination, outcome (delivered, retry, rejected, integrity_error) and HTTP status class.',
+    labelNames: ['app', 'destination', 'outcome', 'status_class'] as const,
+    registers: [this.registry]
+  })
+
+  readonly deliveryDuration = new Histogram({
+    name: 'zoom_relay_delivery_duration_seconds',
+    help: 'Duration of one delivery attempt, request sent to response consumed.',
+    labelNames: ['app', 'destination', 'outcome'] as const,
+    buckets: DELIVERY_BUCKETS,
+    registers: [this.registry]
+  })
+
+  readonly endToEndLatency = new Histogram({
+    name: 'zoom_relay_end_to_end_latency_seconds',
+    help: 'From x-zm-request-timestamp (Zoom sent it) to a 2xx from the destination.',
+    labelNames: ['app', 'destination'] as const,
+    buckets: END_TO_END_BUCKETS,
+    registers: [this.registry]
+  })
+
+  readonly deadLettered = new Counter({
+    name: 'zoom_relay_dead_lettered_total',
+    help: 'Jobs moved to the dead-letter (failed) set: rejected by the destination or out of attempts.',
+    labelNames: ['app', 'destination', 'reason'] as const,
+    registers: [this.registry]
+  })
+
+  /** Set by the role that owns the queues; read from Redis at scrape time. */
+  queueDepthReader: QueueDepthReader | undefined
+
+  readonly queueJobs = new Gauge({
+    name: 'zoom_relay_queue_jobs',
+    help: 'Jobs per queue by state (waiting, active, delayed, failed = dead letters), read from Redis at scrape time.',
+    labelNames: ['app', 'destination', 'state'] as const,
+    registers: [this.registry],
+    collect: async () => {
+      if (this.queueDepthReader === undefined) return
+      try {
+        for (const { app, destination, counts } of await this.queueDepthReader()) {
+          for (const [state, count] of Object.entries(counts)) this.queueJobs.set({ app, destination, state }, count)
+        }
+      } catch {
+        // Redis unreachable: keep the last values; zoom_relay_ready tells the story.
+      }
+    }
+  })
+
+  readonly lastUrlValidation = new Gauge({
+    name: 'zoom_relay_url_validation_last_success_timestamp_seconds',
+    help: 'Unix time of the last URL validation answered for the app (Zoom re-validates every 72 h).',
+    labelNames: ['app'] as const,
+    registers: [this.registry]
+  })
+
+  /** Set by the running role; evaluated at scrape time. */
+  readinessReader: (() => Promise<boolean>) | undefined
+
+  readonly ready = new Gauge({
+    name: 'zoom_relay_ready',
+    help: '1 when this process is ready (Redis reachable, workers running where this role runs them), else 0.',
+    registers: [this.registry],
+    collect: async () => {
+      if (this.readinessReader !== undefined) this.ready.set(await this.readinessReader() ? 1 : 0)
+    }
+  })
+
+  constructor () {
+    collectDefaultMetrics({ register: this.registry })
+  }
+}

@@ -1,0 +1,30 @@
+import { isUtf8 } from 'node:buffer'
+
+/**
+ * What one job stores: the webhook's exact bytes and the headers the
+ * destination needs. BullMQ stores job data as JSON, where a Buffer would
+ * balloon to `{"type":"Buffer","data":[…]}`; valid UTF-8 (nearly every Zoom
+ * body) is stored as the string itself, anything else as base64. Both decode
+ * to the identical bytes.
+ */
+export interface RelayJobData {
+  /** Body, encoded as `encoding` says. */
+  body: string
+  encoding: 'utf8' | 'base64'
+  /** Lower-case header names to forward, as Zoom sent them. */
+  headers: Record<string, string>
+  /** Zoom event name, e.g. `meeting.created`. */
+  event: string
+  /** Epoch ms when the relay accepted the event. */
+  receivedAt: number
+}
+
+export function encodeBody (body: Buffer): Pick<RelayJobData, 'body' | 'encoding'> {
+  return isUtf8(body)
+    ? { body: body.toString('utf8'), encoding: 'utf8' }
+    : { body: body.toString('base64'), encoding: 'base64' }
+}
+
+export function decodeBody (data: Pick<RelayJobData, 'body' | 'encoding'>): Buffer {
+  return Buffer.from(data.body, data.encoding)
+}

@@ -1,0 +1,134 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq'
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import type { AppConfig, Config, DestinationConfig } from '../config/config.js'
+import { DeliveryError, IntegrityError, WebhookAuthError } from '../errors.js'
+import { statusClass, type RelayMetrics } from '../metrics/relay-metrics.js'
+import { queueName } from '../queue/queue-name.js'
+import { decodeBody, type RelayJobData } from '../queue/relay-job.js'
+import { RELAY_BACKOFF } from '../queue/relay-queues.js'
+import { verifyZoomSignature } from '../zoom/signature.js'
+import type { DestinationClient } from './destination-client.js'
+import { backoffDelay } from './retry-policy.js'
+
+/** What a failed attempt leaves on the job (as its progress), for the dead-letter tools. */
+export interface DeliveryState {
+  lastStatus: number | null
+  lastError: string
+  attempts: number
+}
+
+export interface RelayWorkersOptions {
+  config: Config
+  /** Worker connection: `maxRetriesPerRequest: null`, waits while Redis is away. */
+  connection: Redis
+  client: DestinationClient
+  metrics: RelayMetrics
+  logger: Logger
+}
+
+/**
+ * One BullMQ Worker per app × destination: a destination that is slow or
+ * down only ever holds up its own queue.
+ */
+export class RelayWorkers {
+  private readonly workers: Worker<RelayJobData>[] = []
+  private readonly opts: RelayWorkersOptions
+
+  constructor (opts: RelayWorkersOptions) {
+    this.opts = opts
+    const { config } = opts
+    for (const app of config.apps) {
+      for (const destination of app.destinations) this.workers.push(this.createWorker(app, destination))
+    }
+  }
+
+  isRunning (): boolean {
+    return this.workers.length > 0 && this.workers.every(w => w.isRunning())
+  }
+
+  /**
+   * Stops taking jobs and waits for in-flight deliveries, at most `timeoutMs`;
+   * anything still running then is left to stalled-job recovery elsewhere.
+   */
+  async close (timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    const graceful = Promise.all(this.workers.map(async w => await w.close()))
+    const timedOut = new Promise<boolean>(resolve => { timer = setTimeout(() => resolve(true), timeoutMs) })
+    if (await Promise.race([graceful.then(() => false), timedOut]) === true) {
+      this.opts.logger.warn({ timeoutMs }, 'deliveries still in flight at shutdown; they will be retried')
+      await Promise.all(this.workers.map(async w => await w.close(true)))
+    }
+    clearTimeout(timer)
+  }
+
+  private createWorker (app: AppConfig, destination: DestinationConfig): Worker<RelayJobData> {
+    const { config, connection, logger } = this.opts
+    const worker = new Worker<RelayJobData>(
+      queueName(app, destination),
+      async job => await this.deliver(app, destination, job),
+      {
+        connection,
+        prefix: config.redisPrefix,
+        concurrency: config.deliveryConcurrency,
+        // The lock must outlive the slowest attempt, or stalled-job recovery
+        // would re-send a delivery that is still in flight.
+        lockDuration: Math.max(30_000, 2 * config.deliveryTimeoutMs + 5000),
+        // A worker killed mid-delivery is routine (deploys, OOM); give up on a
+        // job only when it keeps killing workers.
+        maxStalledCount: 10,
+        settings: {
+          backoffStrategy: (attemptsMade: number, type?: string, err?: Error) =>
+            type === RELAY_BACKOFF && err instanceof DeliveryError && err.retryAfterMs !== undefined
+              ? err.retryAfterMs
+              : backoffDelay(attemptsMade, config.retry)
+        }
+      })
+    worker.on('error', err => { logger.error({ err, app: app.name, destination: destination.name }, 'relay worker error') })
+    return worker
+  }
+
+  private async deliver (app: AppConfig, destination: DestinationConfig, job: Job<RelayJobData>): Promise<{ status: number }> {
+    const { client, metrics, logger } = this.opts
+    const labels = { app: app.name, destination: destination.name }
+    const { headers } = job.data
+    const body = decodeBody(job.data)
+    const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1)
+
+    try {
+      verifyZoomSignature(headers['x-zm-signature'], headers['x-zm-request-timestamp'], body, { secretTokens: app.secretTokens })
+    } catch (err) {
+      if (!(err instanceof WebhookAuthError)) throw err
+      const integrity = new IntegrityError(`Stored event ${job.id} no longer matches its signature (${err.reason}); not sending it.`)
+      logger.error({ ...labels, jobId: job.id, err: integrity }, 'stored event failed re-verification')
+      metrics.deliveryAttempts.inc({ ...labels, outcome: 'integrity_error', status_class: 'none' })
+      metrics.deadLettered.inc({ ...labels, reason: 'integrity_error' })
+      throw new UnrecoverableError(integrity.message)
+    }
+
+    const started = performance.now()
+    try {
+      const { status } = await client.post(destination.url, body, headers)
+      metrics.deliveryAttempts.inc({ ...labels, outcome: 'delivered', status_class: statusClass(status) })
+      metrics.deliveryDuration.observe({ ...labels, outcome: 'delivered' }, (performance.now() - started) / 1000)
+      const sentAt = Number(headers['x-zm-request-timestamp']) * 1000
+      metrics.endToEndLatency.observe(labels, Math.max(0, Date.now() - sentAt) / 1000)
+      return { status }
+    } catch (err) {
+      if (!(err instanceof DeliveryError)) throw err
+      const outcome = err.retryable ? 'retry' : 'rejected'
+      metrics.deliveryAttempts.inc({ ...labels, outcome, status_class: statusClass(err.status) })
+      metrics.deliveryDuration.observe({ ...labels, outcome }, (performance.now() - started) / 1000)
+      const state: DeliveryState = { lastStatus: err.status ?? null, lastError: err.message, attempts: job.attemptsMade + 1 }
+      await job.updateProgress(state as unknown as object)
+      if (!err.retryable || finalAttempt) {
+        metrics.deadLettered.inc({ ...labels, reason: err.retryable ? 'attempts_exhausted' : 'rejected' })
+        logger.warn({ ...labels, jobId: job.id, event: job.data.event, status: err.status, attempts: state.attempts }, 'delivery dead-lettered: %s', err.message)
+        if (!err.retryable) throw new UnrecoverableError(err.message)
+      } else {
+        logger.info({ ...labels, jobId: job.id, status: err.status, attempts: state.attempts }, 'delivery failed, will retry: %s', err.message)
+      }
+      throw err
+    }
+  }
+}

@@ -1,0 +1,41 @@
+import type { RetryConfig } from '../config/config.js'
+
+/** Answers worth trying again: timeouts, too early, rate limited, and every 5xx. */
+export function isRetryableStatus (status: number): boolean {
+  return status === 408 || status === 425 || status === 429 || status >= 500
+}
+
+/**
+ * Delay before the next attempt after `attemptsMade` failures: exponential
+ * from `baseDelayMs`, capped at `maxDelayMs`, with ±20 % jitter so a backlog
+ * does not return to a recovering destination in one wave.
+ */
+export function backoffDelay (attemptsMade: number, retry: RetryConfig, random: () => number = Math.random): number {
+  const exponential = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** Math.max(0, attemptsMade - 1))
+  return Math.round(Math.min(retry.maxDelayMs, exponential * (0.8 + 0.4 * random())))
+}
+
+/** Time from the first attempt to the last one, without jitter: the promise made to users. */
+export function retryHorizonMs (retry: RetryConfig): number {
+  let total = 0
+  for (let made = 1; made < retry.attempts; made++) total += Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (made - 1))
+  return total
+}
+
+/**
+ * `Retry-After` as a delay in ms (RFC 9110: delay-seconds or an HTTP-date),
+ * bounded to [0, maxMs]; undefined when absent or unparseable.
+ */
+export function parseRetryAfter (value: string | undefined, maxMs: number, nowMs: number = Date.now()): number | undefined {
+  if (value === undefined) return undefined
+  const trimmed = value.trim()
+  let delay: number
+  if (/^\d+$/.test(trimmed)) {
+    delay = Number(trimmed) * 1000
+  } else {
+    const date = Date.parse(trimmed)
+    if (Number.isNaN(date)) return undefined
+    delay = date - nowMs
+  }
+  return Math.min(maxMs, Math.max(0, delay))
+}
