@@ -5,6 +5,8 @@ import { readConfigFile } from './config-file.js'
 import { EnvReader } from './env-reader.js'
 import { recallRegionBaseUrl, recallWebhookUrl } from '../relay/destination-url.js'
 
+const SECRET_TOKEN_HELP = 'Set it to your Zoom app\'s Secret Token (Zoom App Marketplace → your app → Features → Access → Secret Token).'
+
 /** Name of the app configured from `ZOOM_WEBHOOK_SECRET_TOKEN`; file apps may not use it. */
 export const ENV_APP_NAME = 'default'
 
@@ -30,7 +32,7 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>> = 
     }
   }
   if (apps.length === 0 && read.problems.length === 0) {
-    read.problems.push('ZOOM_WEBHOOK_SECRET_TOKEN is not set. Set it to your Zoom app\'s Secret Token (Zoom App Marketplace → your app → Features → Access → Secret Token), or set CONFIG_FILE to a file listing your apps.')
+    read.problems.push(`ZOOM_WEBHOOK_SECRET_TOKEN is not set. ${SECRET_TOKEN_HELP} Or set CONFIG_FILE to a file listing your apps.`)
   }
 
   const redisUrl = read.string('REDIS_URL')
@@ -78,7 +80,7 @@ function readEnvApp (read: EnvReader): AppConfig | undefined {
   const region = read.oneOf('RECALL_REGION', RECALL_REGIONS, 'us-east-1')
   const baseUrl = read.baseUrl('RECALL_BASE_URL') ?? recallRegionBaseUrl(region)
   if (token === undefined) {
-    if (appId !== undefined) read.problems.push('RECALL_ZOOM_OAUTH_APP_ID is set but ZOOM_WEBHOOK_SECRET_TOKEN is not. Set it to your Zoom app\'s Secret Token.')
+    if (appId !== undefined) read.problems.push(`ZOOM_WEBHOOK_SECRET_TOKEN is not set (RECALL_ZOOM_OAUTH_APP_ID is). ${SECRET_TOKEN_HELP}`)
     return undefined
   }
   if (appId === undefined) {

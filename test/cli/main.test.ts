@@ -1,0 +1,92 @@
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { request } from 'undici'
+import { eventually } from '../helpers/queue.js'
+import { freePort } from '../helpers/redis-server.js'
+import { sha256, startSink } from '../helpers/sink.js'
+import { meetingCreated, zoomHeaders } from '../helpers/zoom.js'
+
+const ROOT = new URL('../..', import.meta.url).pathname
+const SECRET = 'npm-start-secret'
+
+/** The caller's environment without anything that would configure the relay. */
+function cleanEnv (extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) =>
+    !/^(ZOOM_|RECALL_|REDIS_|CONFIG_FILE|PORT|METRICS_PORT|HOST|LOG_LEVEL|NODE_OPTIONS)/.test(k)))
+  return { ...env, ...extra }
+}
+
+function runCli (args: string[], env: Record<string, string>): { status: number | null, stdout: string, stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, env: cleanEnv(env), encoding: 'utf8', timeout: 30_000 })
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+t.test('a missing required variable stops start-up with a message that names it (exit 78)', async t => {
+  const noToken = runCli(['all'], { RECALL_ZOOM_OAUTH_APP_ID: 'abc' })
+  t.equal(noToken.status, 78)
+  t.match(noToken.stderr, /ZOOM_WEBHOOK_SECRET_TOKEN is not set .*Set it to your Zoom app's Secret Token/)
+  const noApp = runCli(['all'], { ZOOM_WEBHOOK_SECRET_TOKEN: 'x' })
+  t.equal(noApp.status, 78)
+  t.match(noApp.stderr, /RECALL_ZOOM_OAUTH_APP_ID is not set/)
+  t.notMatch(noApp.stderr, /\bx\b.*secret/i, 'the secret value is not echoed')
+  const badRegion = runCli(['web'], { ZOOM_WEBHOOK_SECRET_TOKEN: 'x', RECALL_ZOOM_OAUTH_APP_ID: 'abc', RECALL_REGION: 'mars-1', PORT: 'eighty' })
+  t.equal(badRegion.status, 78)
+  t.match(badRegion.stderr, /RECALL_REGION="mars-1" is not one of us-east-1, us-west-2, eu-central-1, ap-northeast-1/)
+  t.match(badRegion.stderr, /PORT="eighty" is not a whole number/, 'every problem at once')
+})
+
+t.test('--help and bad usage', async t => {
+  const help = runCli(['--help'], {})
+  t.equal(help.status, 0)
+  t.match(help.stdout, /Usage: zoom-relay \[web\|worker\|all\]/)
+  const bad = runCli(['serve'], {})
+  t.equal(bad.status, 64)
+  t.match(bad.stderr, /unknown command "serve"/)
+})
+
+t.test('npm start with the two variables and no REDIS_URL runs the relay on an embedded redis-server', async t => {
+  const sink = await startSink()
+  const dataDir = mkdtempSync(join(tmpdir(), 'zr-start-'))
+  const port = await freePort()
+  const metricsPort = await freePort()
+  const output: string[] = []
+  const child = spawn('npm', ['start'], {
+    cwd: ROOT,
+    detached: true,
+    env: cleanEnv({ ZOOM_WEBHOOK_SECRET_TOKEN: SECRET, RECALL_ZOOM_OAUTH_APP_ID: 'app-1', RECALL_BASE_URL: sink.url, PORT: String(port), METRICS_PORT: String(metricsPort), HOST: '127.0.0.1', REDIS_DATA_DIR: dataDir })
+  })
+  child.stdout.on('data', (d: Buffer) => output.push(d.toString()))
+  child.stderr.on('data', (d: Buffer) => output.push(d.toString()))
+  const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
+  t.teardown(async () => {
+    try { process.kill(-(child.pid as number), 'SIGKILL') } catch {}
+    await sink.close()
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  await eventually(async () => {
+    try {
+      return (await request(`http://127.0.0.1:${port}/readyz`)).statusCode === 200
+    } catch { return false }
+  }, 120_000, 'relay ready')
+  t.match(output.join(''), /REDIS_URL is not set: started an embedded redis-server/, 'says so in the log')
+
+  const body = meetingCreated(42)
+  const res = await request(`http://127.0.0.1:${port}/zoom/webhook`, { method: 'POST', headers: zoomHeaders(SECRET, body), body })
+  t.equal(res.statusCode, 200)
+  await sink.waitFor(1, 20_000)
+  t.equal(sink.received[0]?.sha256, sha256(body))
+  t.equal(sink.received[0]?.url, '/api/v2/zoom-oauth-apps/app-1/webhook')
+  const metrics = await (await request(`http://127.0.0.1:${metricsPort}/metrics`)).body.text()
+  t.match(metrics, /zoom_relay_webhooks_received_total\{app="default",event="meeting.created",outcome="accepted",reason=""\} 1/)
+
+  // Stop the node process the way a supervisor would (SIGTERM to the relay, not to redis).
+  const relayPid = Number(spawnSync('pgrep', ['-f', '-n', 'dist/src/cli/main.js all'], { encoding: 'utf8' }).stdout.trim())
+  t.ok(relayPid > 0, 'found the relay process')
+  process.kill(relayPid, 'SIGTERM')
+  t.equal(await exited, 0, 'npm start exits cleanly after SIGTERM')
+  t.match(output.join(''), /"msg":"stopped"/)
+})

@@ -1,0 +1,32 @@
+import { Queue } from 'bullmq'
+import { Redis } from 'ioredis'
+
+/** A read-side view of one relay queue, for assertions on what Redis holds. */
+export function openQueue (redisUrl: string, name = '{default.recall}'): { queue: Queue, close: () => Promise<void> } {
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null })
+  const queue = new Queue(name, { connection, prefix: 'zoom-relay' })
+  return { queue, close: async () => { await queue.close(); connection.disconnect() } }
+}
+
+/** Polls `check` until it returns true; fails after `timeoutMs`. */
+export async function eventually (check: () => Promise<boolean> | boolean, timeoutMs = 20_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`)
+    await new Promise(resolve => setTimeout(resolve, 25))
+  }
+}
+
+/** Sums the samples of `name` whose labels include `labels`, from the relay's /metrics; undefined when none. */
+export async function metricValue (metricsUrl: string, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+  const text = await (await fetch(`${metricsUrl}/metrics`)).text()
+  let sum: number | undefined
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/.exec(line)
+    if (match === null || match[1] !== name) continue
+    const got = Object.fromEntries([...(match[3] ?? '').matchAll(/([a-zA-Z_]+)="((?:[^"\\]|\\.)*)"/g)].map(m => [m[1], m[2]]))
+    if (Object.entries(labels).every(([k, v]) => got[k] === v)) sum = (sum ?? 0) + Number(match[4])
+  }
+  return sum
+}

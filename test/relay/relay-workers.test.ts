@@ -1,0 +1,117 @@
+import t, { type Test } from 'tap'
+import { request } from 'undici'
+import { eventually, metricValue, openQueue } from '../helpers/queue.js'
+import { startTestRedis } from '../helpers/redis-server.js'
+import { startTestRelay, SECRET } from '../helpers/relay.js'
+import { sha256, startSink, type SinkBehaviour } from '../helpers/sink.js'
+import { meetingCreated, zoomHeaders } from '../helpers/zoom.js'
+
+async function send (url: string, body: string): Promise<number> {
+  const res = await request(url, { method: 'POST', headers: zoomHeaders(SECRET, body), body })
+  await res.body.dump()
+  return res.statusCode
+}
+
+async function setup (t: Test, behaviour: SinkBehaviour, env: Record<string, string> = {}) {
+  const redis = await startTestRedis()
+  const sink = await startSink(behaviour)
+  const relay = await startTestRelay({ redisUrl: redis.url, recallBaseUrl: sink.url, env })
+  const { queue, close } = openQueue(redis.url)
+  t.teardown(async () => { await relay.close(); await close(); await sink.close(); await redis.stop() })
+  return { redis, sink, relay, queue }
+}
+
+t.test('a destination that fails 3 times then succeeds gets the event exactly once after the failures', async t => {
+  const { sink, relay, queue } = await setup(t, (_req, i) => ({ status: i < 3 ? 500 : 200 }))
+  const body = meetingCreated(1)
+  t.equal(await send(relay.webhookUrl(), body), 200)
+  await sink.waitFor(4)
+  await eventually(async () => (await queue.getJobCounts('completed')).completed === 1, 10_000, 'job completed')
+  t.equal(sink.received.length, 4, 'three failures, one success, nothing more')
+  t.ok(sink.received.every(r => r.sha256 === sha256(body)), 'every attempt carried the same bytes')
+  t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_delivery_attempts_total', { outcome: 'retry', status_class: '5xx' }), 3)
+  t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_delivery_attempts_total', { outcome: 'delivered', status_class: '2xx' }), 1)
+  t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_end_to_end_latency_seconds_count', { app: 'default', destination: 'recall' }), 1)
+})
+
+t.test('408, 425, 429 (with Retry-After), timeouts and connection resets are retried', async t => {
+  const script: Array<ReturnType<SinkBehaviour>> = [
+    { status: 408 }, { status: 425 }, { status: 429, headers: { 'retry-after': '0' } },
+    { status: 200, delayMs: 1500 }, { status: 200, reset: true }, { status: 204 }
+  ]
+  const { sink, relay, queue } = await setup(t, (_req, i) => script[i] ?? { status: 200 }, { DELIVERY_TIMEOUT_MS: '400' })
+  t.equal(await send(relay.webhookUrl(), meetingCreated(2)), 200)
+  await eventually(async () => (await queue.getJobCounts('completed')).completed === 1, 15_000, 'job completed')
+  t.equal(sink.received.length, 6, 'five retryable failures, then delivered by the 204')
+  t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_delivery_attempts_total', { outcome: 'retry', status_class: 'none' }), 2, 'timeout and reset counted without status')
+})
+
+t.test('a 4xx destination answer dead-letters the job at once, with its status kept', async t => {
+  const { sink, relay, queue } = await setup(t, () => ({ status: 400, body: '{"detail":"bad"}' }))
+  t.equal(await send(relay.webhookUrl(), meetingCreated(3)), 200)
+  await eventually(async () => (await queue.getJobCounts('failed')).failed === 1, 10_000, 'job dead-lettered')
+  t.equal(sink.received.length, 1, 'no retry after a permanent rejection')
+  const [job] = await queue.getFailed()
+  t.match(job?.failedReason, /answered 400: {"detail":"bad"}/)
+  t.match(job?.progress, { lastStatus: 400, attempts: 1 })
+  t.equal(job?.data.event, 'meeting.created', 'the dead letter keeps the event for replay')
+  t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_dead_lettered_total', { reason: 'rejected' }), 1)
+  t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_queue_jobs', { state: 'failed' }), 1)
+})
+
+t.test('a destination that never recovers dead-letters the job after RETRY_ATTEMPTS', async t => {
+  const { sink, relay, queue } = await setup(t, () => ({ status: 503 }), { RETRY_ATTEMPTS: '3' })
+  t.equal(await send(relay.webhookUrl(), meetingCreated(4)), 200)
+  await eventually(async () => (await queue.getJobCounts('failed')).failed === 1, 10_000, 'job dead-lettered')
+  t.equal(sink.received.length, 3)
+  const [job] = await queue.getFailed()
+  t.match(job?.progress, { lastStatus: 503, attempts: 3 })
+  t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_dead_lettered_total', { reason: 'attempts_exhausted' }), 1)
+})
+
+t.test('completed jobs are trimmed to COMPLETED_JOBS_KEPT', async t => {
+  const { sink, relay, queue } = await setup(t, () => ({ status: 200 }), { COMPLETED_JOBS_KEPT: '2' })
+  for (let i = 0; i < 6; i++) t.equal(await send(relay.webhookUrl(), meetingCreated(100 + i)), 200)
+  await sink.waitFor(6)
+  await eventually(async () => (await queue.getJobCounts('active', 'waiting')).active === 0, 5000, 'queue idle')
+  t.ok(((await queue.getJobCounts('completed')).completed ?? 0) <= 2, 'at most two kept')
+})
+
+t.test('web and worker as separate roles; a stored event whose bytes were altered is never sent', async t => {
+  const redis = await startTestRedis()
+  const sink = await startSink()
+  const web = await startTestRelay({ redisUrl: redis.url, recallBaseUrl: sink.url, role: 'web' })
+  const { queue, close } = openQueue(redis.url)
+  t.teardown(async () => { await close(); await sink.close(); await redis.stop() })
+
+  t.equal(await send(web.webhookUrl(), meetingCreated(7)), 200)
+  t.equal(await send(web.webhookUrl(), meetingCreated(8)), 200)
+  await web.close()
+  const [first] = await queue.getWaiting(0, 0)
+  t.ok(first, 'stored while no worker runs')
+  // Tamper with the stored bytes behind the relay's back.
+  await redis.client().hset(`zoom-relay:{default.recall}:${first?.id ?? ''}`, 'data', JSON.stringify({ ...first?.data, body: meetingCreated(9) }))
+
+  const worker = await startTestRelay({ redisUrl: redis.url, recallBaseUrl: sink.url, role: 'worker' })
+  t.teardown(async () => { await worker.close() })
+  t.equal(worker.webUrl, undefined, 'the worker role serves no webhooks')
+  await eventually(async () => (await queue.getJobCounts('failed', 'completed')).failed === 1, 10_000, 'tampered job failed')
+  await sink.waitFor(1)
+  t.equal(sink.received.length, 1, 'only the untouched event was sent')
+  t.equal(sink.received[0]?.sha256, sha256(meetingCreated(8)))
+  const [failed] = await queue.getFailed()
+  t.match(failed?.failedReason, /no longer matches its signature/)
+  t.ok(worker.logs.some(l => l.includes('"level":50') && l.includes('ZR_STORED_EVENT_CORRUPT')), 'logged at error level')
+})
+
+t.test('SIGTERM-style close waits for the delivery in flight', async t => {
+  const redis = await startTestRedis()
+  const sink = await startSink(() => ({ status: 200, delayMs: 700 }))
+  const relay = await startTestRelay({ redisUrl: redis.url, recallBaseUrl: sink.url })
+  const { queue, close } = openQueue(redis.url)
+  t.teardown(async () => { await close(); await sink.close(); await redis.stop() })
+  t.equal(await send(relay.webhookUrl(), meetingCreated(10)), 200)
+  await sink.waitFor(1)
+  await relay.close()
+  t.same(await queue.getJobCounts('completed', 'active', 'waiting'), { completed: 1, active: 0, waiting: 0 }, 'finished, not abandoned')
+})
