@@ -39,15 +39,19 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
   const redisUrl = config.redis.kind === 'url' ? config.redis.url : (embedded as EmbeddedRedis).url
 
   const metrics = new RelayMetrics()
+  let closing: Promise<void> | undefined
   const connections: Redis[] = []
   const connect = (use: Parameters<typeof createRedis>[1]): Redis => {
     const redis = createRedis(redisUrl, use)
     // ioredis reconnects by itself; log each outage once, not every retry.
+    // A dropped connection emits only 'close'; a refused reconnect emits 'error'.
     let down = false
-    redis.on('error', err => {
-      if (!down) logger.error({ use, code: (err as { code?: string }).code, message: err.message }, 'Redis connection lost; reconnecting')
+    const lost = (err?: Error): void => {
+      if (!down && closing === undefined) logger.error({ use, code: (err as { code?: string } | undefined)?.code, message: err?.message ?? 'connection closed' }, 'Redis connection lost; reconnecting')
       down = true
-    })
+    }
+    redis.on('error', lost)
+    redis.on('close', () => { lost() })
     redis.on('ready', () => {
       if (down) logger.info({ use }, 'Redis connection restored')
       down = false
@@ -89,7 +93,6 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
   const metricsUrl = await metricsServer.listen({ host: config.host, port: config.metricsPort, listenTextResolver: () => '' })
   logger.info({ url: `${metricsUrl}/metrics`, role, redis: redactUrl(redisUrl) }, 'zoom-webhook-relay running')
 
-  let closing: Promise<void> | undefined
   const close = async (): Promise<void> => {
     closing ??= (async () => {
       // Ingress first: requests in flight still get their answer (and their enqueue).

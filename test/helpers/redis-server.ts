@@ -12,6 +12,8 @@ export interface TestRedis {
   dir: string
   /** Kills the server (SIGKILL by default: a crash, no final fsync). */
   kill: (signal?: NodeJS.Signals) => Promise<void>
+  /** Sends a signal without waiting for an exit (SIGSTOP/SIGCONT: a hung Redis). */
+  signal: (signal: NodeJS.Signals) => void
   /** Starts it again on the same port and directory (reloading the AOF when on). */
   start: () => Promise<void>
   /** Kills it and removes its directory. */
@@ -72,6 +74,7 @@ export async function startTestRedis (opts: { aof?: boolean } = {}): Promise<Tes
     port,
     dir,
     kill,
+    signal: sig => { child?.kill(sig) },
     start,
     client: () => {
       const c = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1 })
@@ -81,6 +84,7 @@ export async function startTestRedis (opts: { aof?: boolean } = {}): Promise<Tes
     },
     stop: async () => {
       for (const c of clients) c.disconnect()
+      child?.kill('SIGCONT')
       await kill()
       rmSync(dir, { recursive: true, force: true })
     }

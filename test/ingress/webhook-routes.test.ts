@@ -1,0 +1,203 @@
+import { createHmac } from 'node:crypto'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
+import { request } from 'undici'
+import { metricValue, openQueue } from '../helpers/queue.js'
+import { startTestRedis } from '../helpers/redis-server.js'
+import { SECRET, startTestRelay } from '../helpers/relay.js'
+import { meetingCreated, urlValidation, zoomHeaders } from '../helpers/zoom.js'
+
+const PREVIOUS_SECRET = 'previous-secret-token-abcdef'
+const BODY_LIMIT = 4096
+
+interface Answer { status: number, body: Record<string, unknown>, raw: string }
+
+async function post (url: string, body: string | Buffer, headers: Record<string, string>): Promise<Answer> {
+  const res = await request(url, { method: 'POST', headers, body })
+  const raw = await res.body.text()
+  let parsed: Record<string, unknown> = {}
+  try { parsed = JSON.parse(raw) as Record<string, unknown> } catch {}
+  return { status: res.statusCode, body: parsed, raw }
+}
+
+/** A web-only relay (nothing is delivered, so the queue shows exactly what was stored). */
+async function setup (t: Test, env: Record<string, string> = {}) {
+  const redis = await startTestRedis()
+  const relay = await startTestRelay({
+    redisUrl: redis.url,
+    recallBaseUrl: 'http://127.0.0.1:9',
+    role: 'web',
+    env: { BODY_LIMIT_BYTES: String(BODY_LIMIT), ZOOM_WEBHOOK_SECRET_TOKEN_PREVIOUS: PREVIOUS_SECRET, ...env }
+  })
+  const { queue, close } = openQueue(redis.url)
+  t.teardown(async () => { await relay.close(); await close(); await redis.stop() })
+  return { redis, relay, queue }
+}
+
+/** Every error answer is `{error, message}` JSON and never shows a stack trace. */
+function assertErrorShape (t: Test, answer: Answer, status: number, code: string): void {
+  t.equal(answer.status, status, `${code}: status ${status}`)
+  t.same(Object.keys(answer.body).sort(), ['error', 'message'], `${code}: {error, message}`)
+  t.equal(answer.body.error, code)
+  t.ok(typeof answer.body.message === 'string' && answer.body.message.length > 0, `${code}: says what is wrong`)
+  t.notMatch(answer.raw, /\bat .*\(.*:\d+:\d+\)|node_modules|\/src\//, `${code}: no stack trace`)
+}
+
+t.test('401 for every way a request can fail authentication, with the reason counted', async t => {
+  const { relay, queue } = await setup(t)
+  const body = meetingCreated(1)
+  const good = zoomHeaders(SECRET, body)
+  const now = Math.floor(Date.now() / 1000)
+  const cases: Array<[string, Record<string, string>, string]> = [
+    ['no signature', { ...good, 'x-zm-signature': '' }, 'signature_missing'],
+    ['signature without v0=', { ...good, 'x-zm-signature': good['x-zm-signature']?.slice(3) ?? '' }, 'signature_malformed'],
+    ['signature too short', { ...good, 'x-zm-signature': 'v0=abcdef' }, 'signature_malformed'],
+    ['signature of another body', { ...good, 'x-zm-signature': zoomHeaders(SECRET, meetingCreated(2), now)['x-zm-signature'] ?? '' }, 'signature_mismatch'],
+    ['signature by another secret', zoomHeaders('some-other-secret', body), 'signature_mismatch'],
+    ['no timestamp', { ...good, 'x-zm-request-timestamp': '' }, 'timestamp_missing'],
+    ['timestamp not a number', { ...good, 'x-zm-request-timestamp': 'yesterday' }, 'timestamp_malformed'],
+    ['timestamp in milliseconds', zoomHeaders(SECRET, body, Date.now()), 'timestamp_malformed'],
+    ['timestamp 10 minutes old, correctly signed', zoomHeaders(SECRET, body, now - 600), 'timestamp_out_of_window'],
+    ['timestamp 10 minutes ahead, correctly signed', zoomHeaders(SECRET, body, now + 600), 'timestamp_out_of_window']
+  ]
+  const seen = new Map<string, number>()
+  for (const [name, headers, reason] of cases) {
+    seen.set(reason, (seen.get(reason) ?? 0) + 1)
+    // undici refuses to send empty header values, so "missing" means absent.
+    const sent = Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== ''))
+    const answer = await post(relay.webhookUrl(), body, sent)
+    t.comment(name)
+    assertErrorShape(t, answer, 401, `ZR_${reason.toUpperCase()}`)
+    t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_webhooks_received_total', { outcome: 'rejected', reason }), seen.get(reason), `${name}: counted as ${reason}`)
+  }
+  // A timestamp inside the 5-minute window is fine.
+  t.equal((await post(relay.webhookUrl(), body, zoomHeaders(SECRET, body, now - 240))).status, 200, 'four minutes old is accepted')
+  t.equal(await queue.count(), 1, 'only the accepted request was stored')
+})
+
+t.test('SIGNATURE_TOLERANCE_SECONDS narrows the window', async t => {
+  const { relay } = await setup(t, { SIGNATURE_TOLERANCE_SECONDS: '30' })
+  const body = meetingCreated(1)
+  const now = Math.floor(Date.now() / 1000)
+  assertErrorShape(t, await post(relay.webhookUrl(), body, zoomHeaders(SECRET, body, now - 120)), 401, 'ZR_TIMESTAMP_OUT_OF_WINDOW')
+  t.equal((await post(relay.webhookUrl(), body, zoomHeaders(SECRET, body, now - 5))).status, 200)
+})
+
+t.test('url validation is answered locally with an independently computed token, never enqueued', async t => {
+  const { relay, queue } = await setup(t)
+  const plainToken = 'qgg8vlvZRS6UYooatFL8Aw'
+  const body = urlValidation(plainToken)
+  const answer = await post(relay.webhookUrl(), body, zoomHeaders(SECRET, body))
+  t.equal(answer.status, 200)
+  t.same(answer.body, { plainToken, encryptedToken: createHmac('sha256', SECRET).update(plainToken).digest('hex') })
+  t.equal(await queue.count(), 0, 'nothing stored for a challenge')
+  t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_webhooks_received_total', { event: 'endpoint.url_validation', outcome: 'challenge' }), 1)
+  const last = await metricValue(relay.metricsUrl, 'zoom_relay_url_validation_last_success_timestamp_seconds', { app: 'default' })
+  t.ok(last !== undefined && Math.abs(last - Date.now() / 1000) < 60, 'last validation time recorded')
+
+  // A challenge is verified like any event: an unsigned one gets nothing back.
+  const forged = await post(relay.webhookUrl(), body, zoomHeaders('attacker', body))
+  assertErrorShape(t, forged, 401, 'ZR_SIGNATURE_MISMATCH')
+  t.notOk('encryptedToken' in forged.body, 'no token for a forged challenge')
+
+  const noToken = JSON.stringify({ event: 'endpoint.url_validation', payload: {} })
+  assertErrorShape(t, await post(relay.webhookUrl(), noToken, zoomHeaders(SECRET, noToken)), 400, 'ZR_BODY_MALFORMED')
+})
+
+t.test('during a secret rotation both tokens are accepted, and a challenge is answered with the one Zoom used', async t => {
+  const { relay, queue } = await setup(t)
+  const body = meetingCreated(7)
+  t.equal((await post(relay.webhookUrl(), body, zoomHeaders(SECRET, body))).status, 200, 'current token')
+  t.equal((await post(relay.webhookUrl(), body, zoomHeaders(PREVIOUS_SECRET, body))).status, 200, 'previous token')
+  t.equal(await queue.count(), 2)
+  const challenge = urlValidation('rotation-token')
+  const answer = await post(relay.webhookUrl(), challenge, zoomHeaders(PREVIOUS_SECRET, challenge))
+  t.equal(answer.body.encryptedToken, createHmac('sha256', PREVIOUS_SECRET).update('rotation-token').digest('hex'))
+})
+
+t.test('an accepted event is stored with its exact bytes and only the allowed headers', async t => {
+  const { relay, queue } = await setup(t)
+  const body = meetingCreated(42)
+  const headers = {
+    ...zoomHeaders(SECRET, body),
+    authorization: 'Bearer secret-verification-token',
+    clientid: 'zoom-client-id',
+    cookie: 'session=abc',
+    'proxy-authorization': 'Basic eDp5',
+    'x-forwarded-for': '10.0.0.1',
+    'x-zm-trackingid': 'v=2.0;clid=aw1;rid=WEB_1'
+  }
+  const answer = await post(relay.webhookUrl(), body, headers)
+  t.equal(answer.status, 200)
+  t.same(answer.body, { status: 'accepted' })
+  const [job] = await queue.getWaiting()
+  t.equal(job?.name, 'meeting.created')
+  t.equal(job?.data.body, body)
+  t.equal(job?.data.encoding, 'utf8')
+  t.same(Object.keys(job?.data.headers ?? {}).sort(), ['content-type', 'user-agent', 'x-zm-request-timestamp', 'x-zm-signature', 'x-zm-trackingid'])
+  t.notMatch(JSON.stringify(job?.data), /secret-verification-token|zoom-client-id|session=abc|eDp5/, 'no credential reached Redis')
+})
+
+t.test('400, 404, 413 and 415 are clear, counted, and leave the process healthy', async t => {
+  const { relay, queue } = await setup(t)
+  const signed = (body: string | Buffer, extra: Record<string, string> = {}): Record<string, string> => ({ ...zoomHeaders(SECRET, body), ...extra })
+
+  const badJson = '{"event":"meeting.created",'
+  assertErrorShape(t, await post(relay.webhookUrl(), badJson, signed(badJson)), 400, 'ZR_BODY_MALFORMED')
+  const array = '[{"event":"meeting.created"}]'
+  assertErrorShape(t, await post(relay.webhookUrl(), array, signed(array)), 400, 'ZR_BODY_MALFORMED')
+  const noEvent = '{"payload":{}}'
+  assertErrorShape(t, await post(relay.webhookUrl(), noEvent, signed(noEvent)), 400, 'ZR_BODY_MALFORMED')
+  t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_webhooks_received_total', { reason: 'malformed_body' }), 3)
+
+  const body = meetingCreated(1)
+  assertErrorShape(t, await post(relay.webhookUrl('no-such-app'), body, signed(body)), 404, 'ZR_APP_UNKNOWN')
+  t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_webhooks_received_total', { app: 'unknown', reason: 'unknown_app' }), 1)
+  assertErrorShape(t, await post(`${relay.webUrl ?? ''}/zoom/webhooks`, body, signed(body)), 404, 'ZR_ROUTE_NOT_FOUND')
+
+  const big = JSON.stringify({ event: 'meeting.created', payload: { pad: 'x'.repeat(BODY_LIMIT) } })
+  assertErrorShape(t, await post(relay.webhookUrl(), big, signed(big)), 413, 'FST_ERR_CTP_BODY_TOO_LARGE')
+  t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_webhooks_received_total', { reason: 'body_too_large' }), 1)
+
+  assertErrorShape(t, await post(relay.webhookUrl(), body, signed(body, { 'content-type': 'text/plain' })), 415, 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+  assertErrorShape(t, await post(relay.webhookUrl(), body, signed(body, { 'content-type': 'application/x-www-form-urlencoded' })), 415, 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+  t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_webhooks_received_total', { reason: 'unsupported_media_type' }), 2)
+
+  // Invalid UTF-8 outside strings makes the JSON invalid: still a 400, never a crash.
+  const garbage = Buffer.from([0x7b, 0xff, 0xfe, 0x00, 0x7d])
+  assertErrorShape(t, await post(relay.webhookUrl(), garbage, signed(garbage)), 400, 'ZR_BODY_MALFORMED')
+
+  t.equal(await queue.count(), 0, 'nothing bad was stored')
+  const health = await request(`${relay.webUrl ?? ''}/healthz`)
+  t.equal(health.statusCode, 200)
+  await health.body.dump()
+  t.equal((await post(relay.webhookUrl(), body, signed(body))).status, 200, 'a good event right after all that is accepted')
+})
+
+t.test('several apps from CONFIG_FILE: each at its own path, each with its own secret', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'zr-apps-'))
+  const file = join(dir, 'apps.yaml')
+  writeFileSync(file, [
+    'apps:',
+    '  - name: sales',
+    '    secretToken: ${SALES_SECRET}',
+    '    destinations: [{ type: recall, appId: sales-app, baseUrl: "http://127.0.0.1:9" }]',
+    '  - name: support',
+    '    secretTokens: [support-secret]',
+    '    destinations: [{ type: http, url: "http://127.0.0.1:9/hook" }]'
+  ].join('\n'))
+  const redis = await startTestRedis()
+  const relay = await startTestRelay({ redisUrl: redis.url, recallBaseUrl: 'http://127.0.0.1:9', role: 'web', env: { CONFIG_FILE: file, SALES_SECRET: 'sales-secret' } })
+  const sales = openQueue(redis.url, '{sales.recall}')
+  const support = openQueue(redis.url, '{support.http}')
+  t.teardown(async () => { await relay.close(); await sales.close(); await support.close(); await redis.stop() })
+
+  const body = meetingCreated(5)
+  t.equal((await post(relay.webhookUrl('sales'), body, zoomHeaders('sales-secret', body))).status, 200)
+  t.equal((await post(relay.webhookUrl('support'), body, zoomHeaders('support-secret', body))).status, 200)
+  assertErrorShape(t, await post(relay.webhookUrl('support'), body, zoomHeaders('sales-secret', body)), 401, 'ZR_SIGNATURE_MISMATCH')
+  t.equal(await sales.queue.count(), 1)
+  t.equal(await support.queue.count(), 1)
+})
