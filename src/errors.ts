@@ -104,3 +104,29 @@ export class DeliveryError extends RelayError {
     this.retryAfterMs = opts.retryAfterMs
   }
 }
+
+/** A Recall or Attendee API call failed; never carries the API key or an authorization code. */
+export class ProviderApiError extends RelayError {
+  /** HTTP status, when the API answered. */
+  readonly status: number | undefined
+  readonly retryable: boolean
+  /** Delay the API asked for (Retry-After), bounded, in ms. */
+  readonly retryAfterMs: number | undefined
+  /** The API's parsed error body (Recall and Attendee answer JSON). */
+  readonly body: unknown
+
+  constructor (message: string, opts: { status?: number, retryable: boolean, retryAfterMs?: number, body?: unknown, cause?: unknown }) {
+    super('ZR_PROVIDER_API_FAILED', message, 502, { cause: opts.cause })
+    this.status = opts.status
+    this.retryable = opts.retryable
+    this.retryAfterMs = opts.retryAfterMs
+    this.body = opts.body
+  }
+}
+
+/** 400: an OAuth callback whose `state` is unknown, expired or already used, or that carries no code. */
+export class OAuthStateError extends RelayError {
+  constructor (message: string) {
+    super('ZR_OAUTH_STATE_INVALID', message, 400)
+  }
+}

@@ -16,11 +16,24 @@ export const REDACTED_PATHS = [
   '*.apiKey'
 ]
 
+/** A request as logged: query values (OAuth codes and states) are never written. */
+export function serializeRequest (req: { method?: string, url?: string, host?: string, hostname?: string, ip?: string, socket?: { remoteAddress?: string } }): Record<string, unknown> {
+  const url = req.url ?? ''
+  const query = url.indexOf('?')
+  return {
+    method: req.method,
+    url: query === -1 ? url : `${url.slice(0, query)}?${url.slice(query + 1).split('&').map(p => `${p.split('=')[0] ?? ''}=[redacted]`).join('&')}`,
+    host: req.host ?? req.hostname,
+    remoteAddress: req.ip ?? req.socket?.remoteAddress
+  }
+}
+
 export function loggerOptions (level: string): LoggerOptions {
   return {
     level,
     name: 'zoom-relay',
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' }
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    serializers: { req: serializeRequest }
   }
 }
 

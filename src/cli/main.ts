@@ -1,11 +1,15 @@
 #!/usr/bin/env node
-import type { Role } from '../config/config.js'
+import type { Config, Role } from '../config/config.js'
 import { loadConfig } from '../config/load-config.js'
-import { ConfigError } from '../errors.js'
+import { ConfigError, ProviderApiError } from '../errors.js'
 import { createLogger } from '../logger.js'
+import { CliError, EXIT } from './cli-error.js'
+import { ATTENDEE_CONNECTIONS, RECALL_CREDENTIALS, runProviderRecords } from './commands/provider-records.js'
 import { runRelay } from './run-relay.js'
 
 const USAGE = `Usage: zoom-relay [web|worker|all]
+       zoom-relay recall credentials <list|show|delete> [options]
+       zoom-relay attendee connections <list|show|delete> [options]
 
 Relays Zoom webhooks, byte for byte, to Recall.ai and other destinations.
 
@@ -14,30 +18,42 @@ Roles:
   web     webhook server only: verifies, stores in Redis, answers Zoom
   worker  relay workers only: deliver stored events with retries
 
+Support commands (use the app's configured API key; --help on each):
+  recall credentials     Recall Zoom OAuth Credentials
+  attendee connections   Attendee Zoom OAuth connections
+
 Configuration comes from environment variables; see README.md.
-Exit codes: 0 stopped cleanly, 1 failed at run time, 64 bad usage, 78 bad configuration.`
+Exit codes: 0 done, 1 failed at run time, 3 not found, 64 bad usage, 78 bad configuration.`
 
 const ROLES: readonly Role[] = ['web', 'worker', 'all']
+
+/** Commands other than the roles: `<group> <noun>` → handler. */
+const COMMANDS: Record<string, (args: string[], config: Config, out: (text: string) => void) => Promise<number>> = {
+  'recall credentials': async (args, config, out) => await runProviderRecords(RECALL_CREDENTIALS, args, config, out),
+  'attendee connections': async (args, config, out) => await runProviderRecords(ATTENDEE_CONNECTIONS, args, config, out)
+}
 
 async function main (argv: string[]): Promise<number> {
   const [command = 'all', ...rest] = argv
   if (command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(`${USAGE}\n`)
-    return 0
+    return EXIT.ok
   }
-  if (!ROLES.includes(command as Role) || rest.length > 0) {
+  const subcommand = COMMANDS[`${command} ${rest[0] ?? ''}`]
+  if (subcommand === undefined && (!ROLES.includes(command as Role) || rest.length > 0)) {
     process.stderr.write(`zoom-relay: unknown command "${argv.join(' ')}"\n\n${USAGE}\n`)
-    return 64
+    return EXIT.usage
   }
 
-  let config
+  let config: Config
   try {
     config = loadConfig()
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
     process.stderr.write(`zoom-relay: ${err.message}\n`)
-    return 78
+    return EXIT.config
   }
+  if (subcommand !== undefined) return await runCommand(subcommand, rest.slice(1), config)
 
   const logger = createLogger(config.logLevel)
   const relay = await runRelay(command as Role, config, logger)
@@ -48,10 +64,31 @@ async function main (argv: string[]): Promise<number> {
   logger.info({ signal }, 'shutting down: finishing in-flight work')
   await relay.close()
   logger.info('stopped')
-  return 0
+  return EXIT.ok
+}
+
+async function runCommand (command: (typeof COMMANDS)[string], args: string[], config: Config): Promise<number> {
+  try {
+    return await command(args, config, text => process.stdout.write(text))
+  } catch (err) {
+    if (err instanceof CliError) {
+      process.stderr.write(`zoom-relay: ${err.message}\n`)
+      return err.exitCode
+    }
+    // node:util parseArgs: unknown option, missing value…
+    if ((err as { code?: unknown }).code?.toString().startsWith('ERR_PARSE_ARGS') === true) {
+      process.stderr.write(`zoom-relay: ${(err as Error).message}\n`)
+      return EXIT.usage
+    }
+    if (err instanceof ProviderApiError) {
+      process.stderr.write(`zoom-relay: ${err.message}\n`)
+      return EXIT.failed
+    }
+    throw err
+  }
 }
 
 main(process.argv.slice(2)).then(code => { process.exitCode = code }, (err: unknown) => {
   process.stderr.write(`zoom-relay: ${err instanceof Error ? (err as Error & { code?: string }).code ?? err.name : 'error'}: ${err instanceof Error ? err.message : String(err)}\n`)
-  process.exitCode = 1
+  process.exitCode = EXIT.failed
 })

@@ -5,7 +5,7 @@ import type { Logger } from 'pino'
 import type { Config, Role } from '../config/config.js'
 import { redactUrl } from '../config/load-config.js'
 import type { ReadinessReport } from '../ingress/health-routes.js'
-import { buildWebApp } from '../ingress/web-app.js'
+import { buildWebApp, type WebAppOptions } from '../ingress/web-app.js'
 import { buildMetricsServer } from '../metrics/metrics-server.js'
 import { RelayMetrics } from '../metrics/relay-metrics.js'
 import { startEmbeddedRedis, type EmbeddedRedis } from '../queue/embedded-redis.js'
@@ -16,6 +16,9 @@ import { RelayQueues } from '../queue/relay-queues.js'
 import { DestinationClient } from '../relay/destination-client.js'
 import { RelayWorkers } from '../relay/relay-workers.js'
 import { retryHorizonMs } from '../relay/retry-policy.js'
+import { CleanupWorkers } from '../deauthorization/cleanup-workers.js'
+import { OAuthStateStore } from '../oauth/oauth-state-store.js'
+import { ProviderApis } from '../providers/provider-apis.js'
 
 /** Time a readiness probe waits for Redis. */
 const PROBE_TIMEOUT_MS = 1000
@@ -61,21 +64,31 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
   }
 
   const probe = connect('probe')
-  const queues = new RelayQueues(config, runsWeb ? connect('producer') : probe)
+  const producerConnection = runsWeb ? connect('producer') : probe
+  const queues = new RelayQueues(config, producerConnection)
+  const apis: ProviderApis[] = []
   metrics.queueDepthReader = queues.depth
   void warnAboutDurability(probe, logger)
 
   let workers: RelayWorkers | undefined
+  let cleanups: CleanupWorkers | undefined
   let client: DestinationClient | undefined
   if (runsWorkers) {
     client = new DestinationClient({ timeoutMs: config.deliveryTimeoutMs, retryAfterMaxMs: config.retry.retryAfterMaxMs })
-    workers = new RelayWorkers({ config, connection: connect('worker'), client, metrics, logger })
+    const workerConnection = connect('worker')
+    workers = new RelayWorkers({ config, connection: workerConnection, client, metrics, logger })
+    if (config.apps.some(a => a.deauthorization !== undefined)) {
+      // BullMQ retries clean-ups on the delivery schedule; the client itself does not.
+      const cleanupApis = new ProviderApis({ timeoutMs: config.providerApiTimeoutMs, retries: 0 })
+      apis.push(cleanupApis)
+      cleanups = new CleanupWorkers({ config, connection: workerConnection, apis: cleanupApis, metrics, logger })
+    }
     logger.info({ destinations: config.apps.flatMap(a => a.destinations.map(d => `${a.name}/${d.name}`)), retryHorizonHours: Math.round(retryHorizonMs(config.retry) / 360_000) / 10 }, 'relay workers started')
   }
 
   const checkReadiness = async (): Promise<ReadinessReport> => {
     const checks: Record<string, string> = { redis: await probeRedis(probe, PROBE_TIMEOUT_MS) }
-    if (workers !== undefined) checks.workers = workers.isRunning() ? 'ok' : 'not running'
+    if (workers !== undefined) checks.workers = workers.isRunning() && (cleanups?.isRunning() ?? true) ? 'ok' : 'not running'
     return { ready: Object.values(checks).every(c => c === 'ok'), checks }
   }
   metrics.readinessReader = async () => (await checkReadiness()).ready
@@ -83,7 +96,13 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
   const servers: FastifyInstance[] = []
   let webUrl: string | undefined
   if (runsWeb) {
-    const web = buildWebApp({ config, producer: new EventProducer(queues, config.enqueueTimeoutMs), metrics, checkReadiness, logger })
+    let oauth: WebAppOptions['oauth']
+    if (config.apps.some(a => a.oauth !== undefined)) {
+      const oauthApis = new ProviderApis({ timeoutMs: config.providerApiTimeoutMs, retries: config.providerApiRetries })
+      apis.push(oauthApis)
+      oauth = { states: new OAuthStateStore(producerConnection, { prefix: config.redisPrefix, ttlSeconds: config.oauthStateTtlSeconds }), apis: oauthApis }
+    }
+    const web = buildWebApp({ config, producer: new EventProducer(queues, config.enqueueTimeoutMs), metrics, checkReadiness, logger, oauth })
     servers.push(web)
     webUrl = await web.listen({ host: config.host, port: config.port, listenTextResolver: () => '' })
     logger.info({ url: webUrl, routes: config.apps.map(a => a.path) }, 'webhook server listening')
@@ -97,8 +116,9 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
     closing ??= (async () => {
       // Ingress first: requests in flight still get their answer (and their enqueue).
       for (const server of servers) await server.close()
-      await workers?.close(config.shutdownTimeoutMs)
+      await Promise.all([workers?.close(config.shutdownTimeoutMs), cleanups?.close(config.shutdownTimeoutMs)])
       await client?.close()
+      await Promise.all(apis.map(async a => await a.close()))
       await queues.close()
       await Promise.all(connections.map(async c => await c.quit().catch(() => c.disconnect())))
       await embedded?.stop()

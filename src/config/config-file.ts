@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
-import { RECALL_REGIONS, type AppConfig, type DestinationConfig, type RecallRegion } from './config.js'
+import { RECALL_REGIONS, type AppConfig, type DeauthorizationConfig, type DestinationConfig, type EventFilter, type OAuthConfig, type RecallRegion } from './config.js'
 import { checkHttpUrl } from './env-reader.js'
 import { attendeeWebhookUrl, recallRegionBaseUrl, recallWebhookUrl } from '../relay/destination-url.js'
+import { EVENT_PATTERN } from '../relay/event-filter.js'
+import { FORWARDED_HEADERS } from '../ingress/forwarded-headers.js'
 
 /** App names become URL path segments, queue names and metric labels. */
 export const APP_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/
@@ -74,7 +76,85 @@ function readApp (raw: unknown, path: string, report: Report): AppConfig | undef
     destinations.push(destination)
   })
   if (destinations.length !== raw.destinations.length) return undefined
-  return { name, path: `/zoom/webhook/${name}`, secretTokens: tokens as string[], destinations }
+  const app: AppConfig = { name, path: `/zoom/webhook/${name}`, secretTokens: tokens as string[], destinations }
+  const oauth = raw.oauth === undefined ? undefined : readOAuth(raw.oauth, destinations, `${path}.oauth`, report)
+  if (oauth !== undefined) app.oauth = oauth
+  const deauthorization = readDeauthorization(raw.deauthorization, destinations, `${path}.deauthorization`, report)
+  if (deauthorization !== undefined) app.deauthorization = deauthorization
+  return app
+}
+
+/** The destination that can call its provider's API: the named one, or the only one with an `apiKey`. */
+function apiDestination (
+  destinations: readonly DestinationConfig[],
+  named: unknown,
+  kinds: ReadonlyArray<DestinationConfig['kind']>,
+  path: string,
+  report: Report
+): DestinationConfig | undefined {
+  const candidates = destinations.filter(d => d.api !== undefined && kinds.includes(d.kind))
+  if (named !== undefined) {
+    const found = candidates.find(d => d.name === named)
+    if (found === undefined) report(path, `"${String(named)}" is not a ${kinds.join(' or ')} destination of this app with an apiKey.`)
+    return found
+  }
+  if (candidates.length === 1) return candidates[0]
+  report(path, candidates.length === 0
+    ? `needs a ${kinds.join(' or ')} destination with an apiKey (e.g. apiKey: "\${RECALL_API_KEY}").`
+    : `is ambiguous: name the destination to use (${candidates.map(d => d.name).join(', ')}).`)
+  return undefined
+}
+
+export function readOAuth (raw: unknown, destinations: readonly DestinationConfig[], path: string, report: Report): OAuthConfig | undefined {
+  if (!isRecord(raw)) {
+    report(path, 'must be an object with clientId and redirectUri.')
+    return undefined
+  }
+  const problems = [...OAUTH_FIELDS].filter(([key, required]) => required && (typeof raw[key] !== 'string' || raw[key] === ''))
+  for (const [key] of problems) report(`${path}.${key}`, key === 'clientId' ? 'must be your Zoom app\'s Client ID.' : 'must be the Redirect URL for OAuth exactly as registered in Zoom, trailing slash included.')
+  const urls = (['redirectUri', 'successUrl', 'authorizeUrl'] as const).filter(key => raw[key] !== undefined && (typeof raw[key] !== 'string' || checkHttpUrl(raw[key]) === undefined))
+  for (const key of urls) report(`${path}.${key}`, 'must be an absolute http(s) URL.')
+  const registrar = apiDestination(destinations, raw.destination, ['recall', 'attendee'], `${path}.destination`, report)
+  if (problems.length > 0 || urls.length > 0 || registrar === undefined) return undefined
+  const redirectUri = raw.redirectUri as string
+  if (!isServablePath(new URL(redirectUri).pathname)) {
+    report(`${path}.redirectUri`, `path "${new URL(redirectUri).pathname}" collides with the relay's own routes; use e.g. /zoom/oauth/callback.`)
+    return undefined
+  }
+  const oauth: OAuthConfig = {
+    clientId: raw.clientId as string,
+    redirectUri,
+    authorizeUrl: (raw.authorizeUrl as string | undefined) ?? DEFAULT_ZOOM_AUTHORIZE_URL,
+    registrar: registrar.name
+  }
+  if (typeof raw.successUrl === 'string') oauth.successUrl = raw.successUrl
+  return oauth
+}
+
+export function readDeauthorization (raw: unknown, destinations: readonly DestinationConfig[], path: string, report: Report): DeauthorizationConfig | undefined {
+  if (raw !== undefined && !isRecord(raw)) {
+    report(path, 'must be an object like { cleanup: true, match: user }.')
+    return undefined
+  }
+  const cleanup = raw?.cleanup ?? true
+  if (typeof cleanup !== 'boolean') report(`${path}.cleanup`, 'must be true or false.')
+  const match = raw?.match ?? 'user'
+  if (match !== 'user' && match !== 'account') report(`${path}.match`, 'must be user (user-managed apps) or account (admin-managed apps).')
+  if (cleanup !== true || (match !== 'user' && match !== 'account')) return undefined
+  // On by default wherever Recall can be called; silent when there is no key.
+  const candidates = destinations.filter(d => d.kind === 'recall' && d.api !== undefined)
+  if (raw?.destination === undefined && candidates.length === 0) return undefined
+  const destination = apiDestination(destinations, raw?.destination, ['recall'], `${path}.destination`, report)
+  return destination === undefined ? undefined : { destination: destination.name, match }
+}
+
+const OAUTH_FIELDS: ReadonlyMap<string, boolean> = new Map([['clientId', true], ['redirectUri', true]])
+
+export const DEFAULT_ZOOM_AUTHORIZE_URL = 'https://zoom.us/oauth/authorize'
+
+/** Paths the relay serves itself; an OAuth callback may not take one of them. */
+function isServablePath (pathname: string): boolean {
+  return !['/healthz', '/readyz', '/zoom/oauth/install'].includes(pathname) && !pathname.startsWith('/zoom/webhook')
 }
 
 function readDestination (raw: unknown, path: string, report: Report): DestinationConfig | undefined {
@@ -99,6 +179,20 @@ function readDestination (raw: unknown, path: string, report: Report): Destinati
     return undefined
   }
 
+  const destination = readDestinationTarget(raw, name, path, report, baseUrl, appId)
+  if (destination === undefined) return undefined
+  const extras = readDestinationExtras(raw, destination, path, report)
+  return extras ? destination : undefined
+}
+
+function readDestinationTarget (
+  raw: Record<string, unknown>,
+  name: string,
+  path: string,
+  report: Report,
+  baseUrl: () => string | undefined,
+  appId: () => string | undefined
+): DestinationConfig | undefined {
   switch (raw.type) {
     case 'recall': {
       const region = raw.region ?? 'us-east-1'
@@ -109,14 +203,14 @@ function readDestination (raw: unknown, path: string, report: Report): Destinati
       const id = appId()
       const base = baseUrl() ?? (raw.baseUrl === undefined ? recallRegionBaseUrl(region as RecallRegion) : undefined)
       if (id === undefined || base === undefined) return undefined
-      return { name, kind: 'recall', url: recallWebhookUrl(base, id) }
+      return { name, kind: 'recall', url: recallWebhookUrl(base, id), headers: {}, ...apiAccess(raw, base, id) }
     }
     case 'attendee': {
       const id = appId()
       const base = baseUrl()
       if (raw.baseUrl === undefined) report(`${path}.baseUrl`, 'is required for attendee, e.g. https://app.attendee.dev or your self-hosted URL.')
       if (id === undefined || base === undefined) return undefined
-      return { name, kind: 'attendee', url: attendeeWebhookUrl(base, id) }
+      return { name, kind: 'attendee', url: attendeeWebhookUrl(base, id), headers: {}, ...apiAccess(raw, base, id) }
     }
     case 'http': {
       const url = typeof raw.url === 'string' ? checkHttpUrl(raw.url) : undefined
@@ -124,12 +218,81 @@ function readDestination (raw: unknown, path: string, report: Report): Destinati
         report(`${path}.url`, 'must be an absolute http(s) URL.')
         return undefined
       }
-      return { name, kind: 'http', url }
+      return { name, kind: 'http', url, headers: {} }
     }
     default:
       report(`${path}.type`, `"${raw.type}" is not one of recall, attendee, http.`)
       return undefined
   }
+}
+
+function apiAccess (raw: Record<string, unknown>, baseUrl: string, appId: string): Pick<DestinationConfig, 'api'> {
+  return typeof raw.apiKey === 'string' && raw.apiKey !== '' ? { api: { baseUrl, apiKey: raw.apiKey, appId } } : {}
+}
+
+/** Headers the relay owns: a static header may not replace Zoom's or HTTP's own. */
+const RESERVED_HEADERS = new Set([...FORWARDED_HEADERS, 'host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect'])
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/i
+
+/** `headers`, `events`, `apiKey` and Attendee's flags; false when any is wrong (already reported). */
+function readDestinationExtras (raw: Record<string, unknown>, destination: DestinationConfig, path: string, report: Report): boolean {
+  let ok = true
+  const fail = (where: string, message: string): void => { report(`${path}.${where}`, message); ok = false }
+
+  if (raw.headers !== undefined) {
+    if (destination.kind !== 'http') fail('headers', 'are only for http destinations: Recall and Attendee get exactly what Zoom sent.')
+    else if (!isRecord(raw.headers)) fail('headers', 'must map header names to strings, e.g. { x-api-key: "${CRM_API_KEY}" }.')
+    else {
+      for (const [key, value] of Object.entries(raw.headers)) {
+        const lower = key.toLowerCase()
+        if (!HEADER_NAME.test(key) || RESERVED_HEADERS.has(lower) || lower.startsWith('x-zm-')) fail(`headers.${key}`, 'is not a header name the relay can set (Zoom\'s and HTTP\'s own headers are reserved).')
+        else if (typeof value !== 'string' || /[\r\n\0]/.test(value)) fail(`headers.${key}`, 'must be a one-line string.')
+        else destination.headers[lower] = value
+      }
+    }
+  }
+
+  if (raw.events !== undefined) {
+    const filter = readEventFilter(raw.events, `${path}.events`, report)
+    if (filter === undefined) ok = false
+    else destination.events = filter
+  }
+
+  if (raw.apiKey !== undefined) {
+    if (destination.kind === 'http') fail('apiKey', 'is only for recall and attendee destinations.')
+    else if (typeof raw.apiKey !== 'string' || raw.apiKey === '') fail('apiKey', 'must be a non-empty string, e.g. "${RECALL_API_KEY}".')
+  }
+
+  for (const flag of ['isLocalRecordingTokenSupported', 'isOnbehalfTokenSupported'] as const) {
+    if (raw[flag] === undefined) continue
+    if (destination.kind !== 'attendee') fail(flag, 'is only for attendee destinations.')
+    else if (typeof raw[flag] !== 'boolean') fail(flag, 'must be true or false.')
+  }
+  if (destination.kind === 'attendee') {
+    destination.attendeeConnection = {
+      isLocalRecordingTokenSupported: raw.isLocalRecordingTokenSupported === true,
+      isOnbehalfTokenSupported: raw.isOnbehalfTokenSupported === true
+    }
+  }
+  return ok
+}
+
+function readEventFilter (raw: unknown, path: string, report: Report): EventFilter | undefined {
+  if (!isRecord(raw) || Object.keys(raw).some(k => k !== 'include' && k !== 'exclude')) {
+    report(path, 'must be { include: [...] } and/or { exclude: [...] } with Zoom event names (meeting.created) or prefixes (meeting.*).')
+    return undefined
+  }
+  const filter: EventFilter = {}
+  for (const key of ['include', 'exclude'] as const) {
+    const list = raw[key]
+    if (list === undefined) continue
+    if (!Array.isArray(list) || list.length === 0 || !list.every(e => typeof e === 'string' && EVENT_PATTERN.test(e))) {
+      report(`${path}.${key}`, 'must be a non-empty list of Zoom event names (meeting.created) or prefixes (meeting.*).')
+      return undefined
+    }
+    filter[key] = list as string[]
+  }
+  return filter
 }
 
 function substituteEnv (

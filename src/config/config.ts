@@ -8,6 +8,27 @@ export type Role = 'web' | 'worker' | 'all'
 export const RECALL_REGIONS = ['us-east-1', 'us-west-2', 'eu-central-1', 'ap-northeast-1'] as const
 export type RecallRegion = typeof RECALL_REGIONS[number]
 
+/**
+ * Which Zoom events a destination gets. A name matches exactly, or by prefix
+ * when it ends in `*` (`meeting.*`). Unset: every event (what Recall asks for).
+ */
+export interface EventFilter {
+  /** Only these events; unset: all. */
+  include?: string[]
+  /** Never these events, even if included. */
+  exclude?: string[]
+}
+
+/** API access to Recall or Attendee for the OAuth flow, the clean-up and the CLI. */
+export interface ProviderApiConfig {
+  /** API origin, e.g. `https://us-east-1.recall.ai` or `https://app.attendee.dev`. */
+  baseUrl: string
+  /** Sent as `Authorization: Token <apiKey>`; never logged. */
+  apiKey: string
+  /** Recall Zoom OAuth App id, or Attendee Zoom OAuth app id (`zoa_…`). */
+  appId: string
+}
+
 /** Where the events of one app are relayed to. */
 export interface DestinationConfig {
   /** Unique within its app; used in queue names and metric labels. */
@@ -16,6 +37,47 @@ export interface DestinationConfig {
   kind: 'recall' | 'attendee' | 'http'
   /** Full URL the exact bytes are POSTed to. */
   url: string
+  /**
+   * Extra static headers sent with every delivery (`http` destinations only),
+   * e.g. your own service's API key via `${VAR}`. Kept in memory, never in Redis.
+   * @defaultValue `{}`
+   */
+  headers: Record<string, string>
+  /** Which events this destination gets. @defaultValue every event */
+  events?: EventFilter
+  /** Set when the file gives an `apiKey` (recall and attendee only). */
+  api?: ProviderApiConfig
+  /**
+   * Attendee only: the capability flags sent when registering an OAuth connection.
+   * @defaultValue both false
+   */
+  attendeeConnection?: { isLocalRecordingTokenSupported: boolean, isOnbehalfTokenSupported: boolean }
+}
+
+/** The Zoom OAuth install flow of one app (Recall- or Attendee-managed tokens). */
+export interface OAuthConfig {
+  /** Zoom app Client ID (public). */
+  clientId: string
+  /** Exactly as registered in Zoom, trailing slash included; its path is served by the relay. */
+  redirectUri: string
+  /** Where the browser goes after a successful connection. @defaultValue a built-in page */
+  successUrl?: string
+  /** @defaultValue `https://zoom.us/oauth/authorize` */
+  authorizeUrl: string
+  /** Name of the recall or attendee destination (with an `apiKey`) that registers the code. */
+  registrar: string
+}
+
+/** Deleting Recall's credentials when Zoom sends `app_deauthorized`. */
+export interface DeauthorizationConfig {
+  /** Name of the recall destination (with an `apiKey`) whose credentials are deleted. */
+  destination: string
+  /**
+   * `user`: credentials of the deauthorizing user (user-managed apps).
+   * `account`: every credential of the Zoom account (admin-managed apps).
+   * @defaultValue `user`
+   */
+  match: 'user' | 'account'
 }
 
 /** One Zoom app (one Secret Token) and its destinations. */
@@ -27,6 +89,10 @@ export interface AppConfig {
   /** Current Secret Token first; a second one is accepted during a rotation. */
   secretTokens: string[]
   destinations: DestinationConfig[]
+  /** Unset: no install routes for this app. */
+  oauth?: OAuthConfig
+  /** Unset: no clean-up (no Recall API key, or turned off). */
+  deauthorization?: DeauthorizationConfig
 }
 
 /** How to reach Redis: a URL, or an embedded `redis-server` started by the relay. */
@@ -78,4 +144,10 @@ export interface Config {
   deadLetterRetentionSeconds: number
   /** Longest wait for in-flight deliveries on SIGTERM. @defaultValue 25_000 */
   shutdownTimeoutMs: number
+  /** How long an OAuth install `state` stays valid, in seconds. @defaultValue 600 */
+  oauthStateTtlSeconds: number
+  /** Timeout of one Recall/Attendee API call. @defaultValue 10_000 */
+  providerApiTimeoutMs: number
+  /** Retries of a Recall/Attendee API call after 429/5xx/network errors (interactive paths). @defaultValue 3 */
+  providerApiRetries: number
 }

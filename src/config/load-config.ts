@@ -1,7 +1,7 @@
 import { resolve } from 'node:path'
 import { ConfigError } from '../errors.js'
-import { RECALL_REGIONS, type AppConfig, type Config, type RedisTarget } from './config.js'
-import { readConfigFile } from './config-file.js'
+import { RECALL_REGIONS, type AppConfig, type Config, type DestinationConfig, type RedisTarget } from './config.js'
+import { readConfigFile, readDeauthorization, readOAuth } from './config-file.js'
 import { EnvReader } from './env-reader.js'
 import { recallRegionBaseUrl, recallWebhookUrl } from '../relay/destination-url.js'
 
@@ -65,7 +65,10 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>> = 
     },
     completedJobsKept: read.integer('COMPLETED_JOBS_KEPT', 1000, 0),
     deadLetterRetentionSeconds: read.integer('DEAD_LETTER_RETENTION_SECONDS', 1_209_600, 60),
-    shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', 25_000, 0, 600_000)
+    shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', 25_000, 0, 600_000),
+    oauthStateTtlSeconds: read.integer('OAUTH_STATE_TTL_SECONDS', 600, 30, 3600),
+    providerApiTimeoutMs: read.integer('PROVIDER_API_TIMEOUT_MS', 10_000, 100, 120_000),
+    providerApiRetries: read.integer('PROVIDER_API_RETRIES', 3, 0, 10)
   }
   if (config.port !== 0 && config.port === config.metricsPort) {
     read.problems.push(`PORT and METRICS_PORT are both ${config.port}. Give the metrics server its own port.`)
@@ -88,12 +91,40 @@ function readEnvApp (read: EnvReader): AppConfig | undefined {
     return undefined
   }
   const previous = read.string('ZOOM_WEBHOOK_SECRET_TOKEN_PREVIOUS')
-  return {
+  const apiKey = read.string('RECALL_API_KEY')
+  const recall: DestinationConfig = { name: 'recall', kind: 'recall', url: recallWebhookUrl(baseUrl, appId), headers: {} }
+  if (apiKey !== undefined) recall.api = { baseUrl, apiKey, appId }
+  const app: AppConfig = {
     name: ENV_APP_NAME,
     path: '/zoom/webhook',
     secretTokens: previous === undefined ? [token] : [token, previous],
-    destinations: [{ name: 'recall', kind: 'recall', url: recallWebhookUrl(baseUrl, appId) }]
+    destinations: [recall]
   }
+
+  // The same rules as the file's oauth and deauthorization sections, reported by variable name.
+  const report = (path: string, message: string): void => {
+    read.problems.push(path.endsWith('.destination')
+      ? 'RECALL_API_KEY is not set: the Zoom OAuth flow (ZOOM_CLIENT_ID, ZOOM_OAUTH_REDIRECT_URI) registers codes with Recall using your API key.'
+      : `${ENV_NAMES[path.split('.').at(-1) ?? ''] ?? path} ${message}`)
+  }
+  const clientId = read.string('ZOOM_CLIENT_ID')
+  const redirectUri = read.string('ZOOM_OAUTH_REDIRECT_URI')
+  if (clientId !== undefined || redirectUri !== undefined) {
+    const oauth = readOAuth({ clientId, redirectUri, successUrl: read.string('ZOOM_OAUTH_SUCCESS_URL'), authorizeUrl: read.string('ZOOM_OAUTH_AUTHORIZE_URL') }, app.destinations, 'oauth', report)
+    if (oauth !== undefined) app.oauth = oauth
+  }
+  const cleanup = read.oneOf('DEAUTHORIZATION_CLEANUP', ['true', 'false'], 'true') === 'true'
+  const deauthorization = readDeauthorization({ cleanup, match: read.oneOf('DEAUTHORIZATION_MATCH', ['user', 'account'], 'user') }, app.destinations, 'deauthorization', report)
+  if (deauthorization !== undefined) app.deauthorization = deauthorization
+  return app
+}
+
+/** Environment variable behind each field of the env-configured app. */
+const ENV_NAMES: Readonly<Record<string, string>> = {
+  clientId: 'ZOOM_CLIENT_ID',
+  redirectUri: 'ZOOM_OAUTH_REDIRECT_URI',
+  successUrl: 'ZOOM_OAUTH_SUCCESS_URL',
+  authorizeUrl: 'ZOOM_OAUTH_AUTHORIZE_URL'
 }
 
 /** Hides a password in a Redis URL so it can be shown in errors and logs. */

@@ -6,6 +6,9 @@ import type { EventProducer } from '../queue/event-producer.js'
 import { errorReply } from './error-reply.js'
 import { registerHealthRoutes, type ReadinessCheck } from './health-routes.js'
 import { webhookRoutes } from './webhook-routes.js'
+import { oauthRoutes } from '../oauth/oauth-routes.js'
+import type { OAuthStateStore } from '../oauth/oauth-state-store.js'
+import type { ProviderApis } from '../providers/provider-apis.js'
 
 export interface WebAppOptions {
   config: Config
@@ -13,10 +16,12 @@ export interface WebAppOptions {
   metrics: RelayMetrics
   checkReadiness: ReadinessCheck
   logger: Logger
+  /** The Zoom OAuth connect routes, when some app configures them. */
+  oauth?: { states: OAuthStateStore, apis: ProviderApis }
 }
 
 /** The public HTTP server: Zoom's webhook routes plus `/healthz` and `/readyz`. */
-export function buildWebApp ({ config, producer, metrics, checkReadiness, logger }: WebAppOptions): FastifyInstance {
+export function buildWebApp ({ config, producer, metrics, checkReadiness, logger, oauth }: WebAppOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // A slow or stalled client cannot hold a connection for long: Zoom sends
@@ -38,5 +43,6 @@ export function buildWebApp ({ config, producer, metrics, checkReadiness, logger
     signatureToleranceSeconds: config.signatureToleranceSeconds,
     bodyLimitBytes: config.bodyLimitBytes
   })
+  if (oauth !== undefined) app.register(oauthRoutes, { apps: config.apps, states: oauth.states, apis: oauth.apis, metrics })
   return app
 }

@@ -86,12 +86,13 @@ export async function webhookRoutes (app: FastifyInstance, opts: WebhookRouteOpt
       return challengeResponse(zoomApp.secretTokens[tokenIndex] as string, envelope.plainToken)
     }
 
-    await producer.enqueue(zoomApp.name, {
+    const stored = await producer.enqueue(zoomApp.name, {
       ...encodeBody(body),
       headers: pickForwardedHeaders(headers),
       event: envelope.event,
       receivedAt: Date.now()
-    })
+    }, envelope.deauthorized)
+    for (const destination of stored.skipped) metrics.eventsFiltered.inc({ app: zoomApp.name, destination })
     metrics.webhooksReceived.inc({ app: zoomApp.name, event: eventLabel(envelope.event), outcome: 'accepted', reason: '' })
     return { status: 'accepted' }
   }

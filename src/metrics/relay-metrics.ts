@@ -80,6 +80,34 @@ export class RelayMetrics {
     registers: [this.registry]
   })
 
+  readonly eventsFiltered = new Counter({
+    name: 'zoom_relay_events_filtered_total',
+    help: 'Accepted events not stored for a destination because its event filter excludes them.',
+    labelNames: ['app', 'destination'] as const,
+    registers: [this.registry]
+  })
+
+  readonly oauthConnections = new Counter({
+    name: 'zoom_relay_oauth_connections_total',
+    help: 'Zoom OAuth installs by app, provider (recall, attendee) and outcome (started, connected, replaced, denied, state_invalid, failed).',
+    labelNames: ['app', 'provider', 'outcome'] as const,
+    registers: [this.registry]
+  })
+
+  readonly deauthorizationCleanups = new Counter({
+    name: 'zoom_relay_deauthorization_cleanups_total',
+    help: 'Clean-up attempts after app_deauthorized by app and outcome (cleaned, nothing_found, retry, dead_lettered).',
+    labelNames: ['app', 'outcome'] as const,
+    registers: [this.registry]
+  })
+
+  readonly deauthorizedCredentialsDeleted = new Counter({
+    name: 'zoom_relay_deauthorization_credentials_deleted_total',
+    help: 'Recall Zoom OAuth credentials deleted after app_deauthorized.',
+    labelNames: ['app'] as const,
+    registers: [this.registry]
+  })
+
   /** Set by the role that owns the queues; read from Redis at scrape time. */
   queueDepthReader: QueueDepthReader | undefined
 

@@ -1,7 +1,9 @@
-import { Queue } from 'bullmq'
+import { Queue, type DefaultJobOptions } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { AppConfig, Config, DestinationConfig } from '../config/config.js'
+import { cleanupQueueName, type CleanupJobData } from '../deauthorization/cleanup-job.js'
 import type { QueueDepthReader } from '../metrics/relay-metrics.js'
+import { acceptsEvent } from '../relay/event-filter.js'
 import { queueName } from './queue-name.js'
 import type { RelayJobData } from './relay-job.js'
 
@@ -17,29 +19,36 @@ export interface DestinationQueue {
 /** The job states reported as queue depth; `failed` is the dead-letter set. */
 export const DEPTH_STATES = ['waiting', 'active', 'delayed', 'failed'] as const
 
-/** One BullMQ Queue per app × destination, sharing one Redis connection. */
+/** Retries, trimming and dead-letter retention shared by every queue. */
+export function defaultJobOptions (config: Config): DefaultJobOptions {
+  return {
+    attempts: config.retry.attempts,
+    backoff: { type: RELAY_BACKOFF },
+    removeOnComplete: { count: config.completedJobsKept },
+    removeOnFail: { age: config.deadLetterRetentionSeconds }
+  }
+}
+
+/**
+ * One BullMQ Queue per app × destination, plus one per app for the
+ * deauthorization clean-up where configured, all sharing one connection.
+ */
 export class RelayQueues {
   private readonly byApp = new Map<string, DestinationQueue[]>()
+  private readonly cleanups = new Map<string, Queue<CleanupJobData>>()
 
   constructor (config: Config, connection: Redis) {
+    // Not skipWaitingForReady: BullMQ's one-time init (INFO) would fail for
+    // good if Redis were down at start-up. Ingress never waits on it anyway:
+    // EventProducer answers 503 after its own timeout.
+    const options = { connection, prefix: config.redisPrefix, defaultJobOptions: defaultJobOptions(config) }
     for (const app of config.apps) {
       this.byApp.set(app.name, app.destinations.map(destination => ({
         app,
         destination,
-        queue: new Queue<RelayJobData>(queueName(app, destination), {
-          connection,
-          prefix: config.redisPrefix,
-          // Not skipWaitingForReady: BullMQ's one-time init (INFO) would fail for
-          // good if Redis were down at start-up. Ingress never waits on it anyway:
-          // EventProducer answers 503 after its own timeout.
-          defaultJobOptions: {
-            attempts: config.retry.attempts,
-            backoff: { type: RELAY_BACKOFF },
-            removeOnComplete: { count: config.completedJobsKept },
-            removeOnFail: { age: config.deadLetterRetentionSeconds }
-          }
-        })
+        queue: new Queue<RelayJobData>(queueName(app, destination), options)
       })))
+      if (app.deauthorization !== undefined) this.cleanups.set(app.name, new Queue<CleanupJobData>(cleanupQueueName(app, app.deauthorization), options))
     }
   }
 
@@ -47,18 +56,33 @@ export class RelayQueues {
     return this.byApp.get(appName) ?? []
   }
 
+  /** The queues of the destinations whose event filter takes `event`, and the names of those it skips. */
+  forEvent (appName: string, event: string): { targets: DestinationQueue[], skipped: string[] } {
+    const targets: DestinationQueue[] = []
+    const skipped: string[] = []
+    for (const target of this.forApp(appName)) {
+      if (acceptsEvent(target.destination.events, event)) targets.push(target)
+      else skipped.push(target.destination.name)
+    }
+    return { targets, skipped }
+  }
+
+  /** The app's clean-up queue; undefined when clean-up is off. */
+  cleanupQueue (appName: string): Queue<CleanupJobData> | undefined {
+    return this.cleanups.get(appName)
+  }
+
   all (): DestinationQueue[] {
     return [...this.byApp.values()].flat()
   }
 
   /** Reads the depth of every queue, for the `zoom_relay_queue_jobs` gauge. */
-  readonly depth: QueueDepthReader = async () => await Promise.all(this.all().map(async ({ app, destination, queue }) => ({
-    app: app.name,
-    destination: destination.name,
-    counts: await queue.getJobCounts(...DEPTH_STATES)
-  })))
+  readonly depth: QueueDepthReader = async () => await Promise.all([
+    ...this.all().map(async ({ app, destination, queue }) => ({ app: app.name, destination: destination.name, counts: await queue.getJobCounts(...DEPTH_STATES) })),
+    ...[...this.cleanups].map(async ([app, queue]) => ({ app, destination: 'deauthorization-cleanup', counts: await queue.getJobCounts(...DEPTH_STATES) }))
+  ])
 
   async close (): Promise<void> {
-    await Promise.all(this.all().map(async ({ queue }) => await queue.close()))
+    await Promise.all([...this.all().map(({ queue }) => queue), ...this.cleanups.values()].map(async queue => await queue.close()))
   }
 }

@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker, type Job } from 'bullmq'
+import { UnrecoverableError, type Job } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { AppConfig, Config, DestinationConfig } from '../config/config.js'
@@ -6,10 +6,9 @@ import { DeliveryError, IntegrityError, WebhookAuthError } from '../errors.js'
 import { statusClass, type RelayMetrics } from '../metrics/relay-metrics.js'
 import { queueName } from '../queue/queue-name.js'
 import { decodeBody, type RelayJobData } from '../queue/relay-job.js'
-import { RELAY_BACKOFF } from '../queue/relay-queues.js'
+import { WorkerGroup, workerOptions } from '../queue/worker-group.js'
 import { verifyZoomSignature } from '../zoom/signature.js'
 import type { DestinationClient } from './destination-client.js'
-import { backoffDelay } from './retry-policy.js'
 
 /** What a failed attempt leaves on the job (as its progress), for the dead-letter tools. */
 export interface DeliveryState {
@@ -31,61 +30,18 @@ export interface RelayWorkersOptions {
  * One BullMQ Worker per app × destination: a destination that is slow or
  * down only ever holds up its own queue.
  */
-export class RelayWorkers {
-  private readonly workers: Worker<RelayJobData>[] = []
+export class RelayWorkers extends WorkerGroup {
   private readonly opts: RelayWorkersOptions
 
   constructor (opts: RelayWorkersOptions) {
+    super(opts.logger)
     this.opts = opts
-    const { config } = opts
-    for (const app of config.apps) {
-      for (const destination of app.destinations) this.workers.push(this.createWorker(app, destination))
+    const options = workerOptions(opts.config, opts.connection)
+    for (const app of opts.config.apps) {
+      for (const destination of app.destinations) {
+        this.start<RelayJobData>(queueName(app, destination), async job => await this.deliver(app, destination, job), options, { app: app.name, destination: destination.name })
+      }
     }
-  }
-
-  isRunning (): boolean {
-    return this.workers.length > 0 && this.workers.every(w => w.isRunning())
-  }
-
-  /**
-   * Stops taking jobs and waits for in-flight deliveries, at most `timeoutMs`;
-   * anything still running then is left to stalled-job recovery elsewhere.
-   */
-  async close (timeoutMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined
-    const graceful = Promise.all(this.workers.map(async w => await w.close()))
-    const timedOut = new Promise<boolean>(resolve => { timer = setTimeout(() => resolve(true), timeoutMs) })
-    if (await Promise.race([graceful.then(() => false), timedOut]) === true) {
-      this.opts.logger.warn({ timeoutMs }, 'deliveries still in flight at shutdown; they will be retried')
-      await Promise.all(this.workers.map(async w => await w.close(true)))
-    }
-    clearTimeout(timer)
-  }
-
-  private createWorker (app: AppConfig, destination: DestinationConfig): Worker<RelayJobData> {
-    const { config, connection, logger } = this.opts
-    const worker = new Worker<RelayJobData>(
-      queueName(app, destination),
-      async job => await this.deliver(app, destination, job),
-      {
-        connection,
-        prefix: config.redisPrefix,
-        concurrency: config.deliveryConcurrency,
-        // The lock must outlive the slowest attempt, or stalled-job recovery
-        // would re-send a delivery that is still in flight.
-        lockDuration: Math.max(30_000, 2 * config.deliveryTimeoutMs + 5000),
-        // A worker killed mid-delivery is routine (deploys, OOM); give up on a
-        // job only when it keeps killing workers.
-        maxStalledCount: 10,
-        settings: {
-          backoffStrategy: (attemptsMade: number, type?: string, err?: Error) =>
-            type === RELAY_BACKOFF && err instanceof DeliveryError && err.retryAfterMs !== undefined
-              ? err.retryAfterMs
-              : backoffDelay(attemptsMade, config.retry)
-        }
-      })
-    worker.on('error', err => { logger.error({ err, app: app.name, destination: destination.name }, 'relay worker error') })
-    return worker
   }
 
   private async deliver (app: AppConfig, destination: DestinationConfig, job: Job<RelayJobData>): Promise<{ status: number }> {
@@ -108,7 +64,7 @@ export class RelayWorkers {
 
     const started = performance.now()
     try {
-      const { status } = await client.post(destination.url, body, headers)
+      const { status } = await client.post(destination.url, body, { ...headers, ...destination.headers })
       metrics.deliveryAttempts.inc({ ...labels, outcome: 'delivered', status_class: statusClass(status) })
       metrics.deliveryDuration.observe({ ...labels, outcome: 'delivered' }, (performance.now() - started) / 1000)
       const sentAt = Number(headers['x-zm-request-timestamp']) * 1000

@@ -8,41 +8,29 @@ import { eventually } from '../helpers/queue.js'
 import { freePort } from '../helpers/redis-server.js'
 import { sha256, startSink } from '../helpers/sink.js'
 import { meetingCreated, zoomHeaders } from '../helpers/zoom.js'
+import { cleanEnv, ROOT, runCli } from '../helpers/cli.js'
 
-const ROOT = new URL('../..', import.meta.url).pathname
 const SECRET = 'npm-start-secret'
 
-/** The caller's environment without anything that would configure the relay. */
-function cleanEnv (extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) =>
-    !/^(ZOOM_|RECALL_|REDIS_|CONFIG_FILE|PORT|METRICS_PORT|HOST|LOG_LEVEL|NODE_OPTIONS)/.test(k)))
-  return { ...env, ...extra }
-}
-
-function runCli (args: string[], env: Record<string, string>): { status: number | null, stdout: string, stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, env: cleanEnv(env), encoding: 'utf8', timeout: 30_000 })
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr }
-}
-
 t.test('a missing required variable stops start-up with a message that names it (exit 78)', async t => {
-  const noToken = runCli(['all'], { RECALL_ZOOM_OAUTH_APP_ID: 'abc' })
+  const noToken = await runCli(['all'], { RECALL_ZOOM_OAUTH_APP_ID: 'abc' })
   t.equal(noToken.status, 78)
   t.match(noToken.stderr, /ZOOM_WEBHOOK_SECRET_TOKEN is not set .*Set it to your Zoom app's Secret Token/)
-  const noApp = runCli(['all'], { ZOOM_WEBHOOK_SECRET_TOKEN: 'x' })
+  const noApp = await runCli(['all'], { ZOOM_WEBHOOK_SECRET_TOKEN: 'x' })
   t.equal(noApp.status, 78)
   t.match(noApp.stderr, /RECALL_ZOOM_OAUTH_APP_ID is not set/)
   t.notMatch(noApp.stderr, /\bx\b.*secret/i, 'the secret value is not echoed')
-  const badRegion = runCli(['web'], { ZOOM_WEBHOOK_SECRET_TOKEN: 'x', RECALL_ZOOM_OAUTH_APP_ID: 'abc', RECALL_REGION: 'mars-1', PORT: 'eighty' })
+  const badRegion = await runCli(['web'], { ZOOM_WEBHOOK_SECRET_TOKEN: 'x', RECALL_ZOOM_OAUTH_APP_ID: 'abc', RECALL_REGION: 'mars-1', PORT: 'eighty' })
   t.equal(badRegion.status, 78)
   t.match(badRegion.stderr, /RECALL_REGION="mars-1" is not one of us-east-1, us-west-2, eu-central-1, ap-northeast-1/)
   t.match(badRegion.stderr, /PORT="eighty" is not a whole number/, 'every problem at once')
 })
 
 t.test('--help and bad usage', async t => {
-  const help = runCli(['--help'], {})
+  const help = await runCli(['--help'], {})
   t.equal(help.status, 0)
   t.match(help.stdout, /Usage: zoom-relay \[web\|worker\|all\]/)
-  const bad = runCli(['serve'], {})
+  const bad = await runCli(['serve'], {})
   t.equal(bad.status, 64)
   t.match(bad.stderr, /unknown command "serve"/)
 })

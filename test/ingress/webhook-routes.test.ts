@@ -1,7 +1,5 @@
 import { createHmac } from 'node:crypto'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { tempFile } from '../helpers/temp-file.js'
 import t, { type Test } from 'tap'
 import { request } from 'undici'
 import { metricValue, openQueue } from '../helpers/queue.js'
@@ -177,9 +175,7 @@ t.test('400, 404, 413 and 415 are clear, counted, and leave the process healthy'
 })
 
 t.test('several apps from CONFIG_FILE: each at its own path, each with its own secret', async t => {
-  const dir = mkdtempSync(join(tmpdir(), 'zr-apps-'))
-  const file = join(dir, 'apps.yaml')
-  writeFileSync(file, [
+  const file = tempFile(t, 'apps.yaml', [
     'apps:',
     '  - name: sales',
     '    secretToken: ${SALES_SECRET}',

@@ -1,0 +1,77 @@
+import { UnrecoverableError, type Job } from 'bullmq'
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import type { AppConfig, Config, DeauthorizationConfig } from '../config/config.js'
+import { ProviderApiError } from '../errors.js'
+import type { RelayMetrics } from '../metrics/relay-metrics.js'
+import type { ProviderApis } from '../providers/provider-apis.js'
+import type { CredentialFilters } from '../providers/recall-api.js'
+import { WorkerGroup, workerOptions } from '../queue/worker-group.js'
+import { cleanupQueueName, type CleanupJobData } from './cleanup-job.js'
+
+export interface CleanupResult {
+  deleted: number
+  alreadyGone: number
+}
+
+/**
+ * Deletes Recall's Zoom OAuth credentials of whoever removed the app, so a
+ * later re-install does not hit Recall's "credential already exists" conflict
+ * (Recall is not told about deauthorizations). Idempotent: a credential that
+ * is already gone counts as done. Failures retry on the delivery schedule and
+ * end in the queue's dead-letter set.
+ */
+export class CleanupWorkers extends WorkerGroup {
+  private readonly apis: ProviderApis
+  private readonly metrics: RelayMetrics
+
+  constructor (opts: { config: Config, connection: Redis, apis: ProviderApis, metrics: RelayMetrics, logger: Logger }) {
+    super(opts.logger)
+    this.apis = opts.apis
+    this.metrics = opts.metrics
+    const options = workerOptions(opts.config, opts.connection)
+    for (const app of opts.config.apps) {
+      const deauthorization = app.deauthorization
+      if (deauthorization === undefined) continue
+      this.start<CleanupJobData>(cleanupQueueName(app, deauthorization), async job => await this.cleanUp(app, deauthorization, job), options, { app: app.name, queue: 'deauthorization-cleanup' })
+    }
+  }
+
+  private async cleanUp (app: AppConfig, deauthorization: DeauthorizationConfig, job: Job<CleanupJobData>): Promise<CleanupResult> {
+    const destination = app.destinations.find(d => d.name === deauthorization.destination)
+    if (destination === undefined) throw new UnrecoverableError(`destination ${deauthorization.destination} is no longer configured`)
+    const filters = credentialFilters(deauthorization, job.data)
+    const log = { app: app.name, jobId: job.id, accountId: job.data.accountId, userId: job.data.userId }
+    if (filters === undefined) {
+      this.metrics.deauthorizationCleanups.inc({ app: app.name, outcome: 'nothing_found' })
+      this.logger.warn(log, `app_deauthorized without the ${deauthorization.match === 'user' ? 'user_id' : 'account_id'} to match credentials on; nothing deleted`)
+      return { deleted: 0, alreadyGone: 0 }
+    }
+    try {
+      const recall = this.apis.recall(app, destination)
+      const result: CleanupResult = { deleted: 0, alreadyGone: 0 }
+      for (const credential of await recall.listCredentials(filters)) {
+        if (await recall.deleteCredential(credential.id) === 'deleted') result.deleted++
+        else result.alreadyGone++
+      }
+      this.metrics.deauthorizedCredentialsDeleted.inc({ app: app.name }, result.deleted)
+      this.metrics.deauthorizationCleanups.inc({ app: app.name, outcome: result.deleted > 0 ? 'cleaned' : 'nothing_found' })
+      this.logger.info({ ...log, ...result }, 'Recall credentials of a deauthorized Zoom user cleaned up')
+      return result
+    } catch (err) {
+      if (!(err instanceof ProviderApiError)) throw err
+      const finalAttempt = !err.retryable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1)
+      this.metrics.deauthorizationCleanups.inc({ app: app.name, outcome: finalAttempt ? 'dead_lettered' : 'retry' })
+      this.logger[finalAttempt ? 'error' : 'info']({ ...log, status: err.status }, `deauthorization clean-up ${finalAttempt ? 'dead-lettered' : 'failed, will retry'}: ${err.message}`)
+      if (!err.retryable) throw new UnrecoverableError(err.message)
+      throw err
+    }
+  }
+}
+
+/** Which credentials to delete; undefined when the event lacks the id to match on. */
+export function credentialFilters (deauthorization: DeauthorizationConfig, data: CleanupJobData): CredentialFilters | undefined {
+  if (deauthorization.match === 'account') return data.accountId === undefined ? undefined : { account_id: data.accountId }
+  if (data.userId === undefined) return undefined
+  return data.accountId === undefined ? { user_id: data.userId } : { user_id: data.userId, account_id: data.accountId }
+}

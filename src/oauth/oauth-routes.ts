@@ -1,0 +1,113 @@
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { AppConfig } from '../config/config.js'
+import { ProviderApiError } from '../errors.js'
+import type { RelayMetrics } from '../metrics/relay-metrics.js'
+import type { ProviderApis } from '../providers/provider-apis.js'
+import { registerCode } from './code-registrar.js'
+import { sendPage } from './oauth-page.js'
+import type { OAuthStateStore } from './oauth-state-store.js'
+import { codeChallenge, randomToken } from './pkce.js'
+
+export interface OAuthRouteOptions {
+  apps: readonly AppConfig[]
+  states: OAuthStateStore
+  apis: ProviderApis
+  metrics: RelayMetrics
+}
+
+interface CallbackQuery { code?: string, state?: string, error?: string, error_description?: string }
+
+/**
+ * The Zoom OAuth connect flow, for apps with an `oauth` section:
+ * `GET /zoom/oauth/install?app=<name>` sends the browser to Zoom with a
+ * single-use `state` (and PKCE where the registrar can pass the verifier on);
+ * the redirect URI's path takes the code back and registers it with Recall or
+ * Attendee. Codes, states and verifiers are never logged or shown.
+ */
+export async function oauthRoutes (app: FastifyInstance, opts: OAuthRouteOptions): Promise<void> {
+  const { states, apis, metrics } = opts
+  const oauthApps = opts.apps.filter(a => a.oauth !== undefined)
+  const count = (appName: string, provider: string, outcome: string): void => { metrics.oauthConnections.inc({ app: appName, provider, outcome }) }
+
+  app.get<{ Querystring: { app?: string } }>('/zoom/oauth/install', async (request, reply) => {
+    const name = request.query.app ?? (oauthApps.length === 1 ? oauthApps[0]?.name : undefined)
+    const zoomApp = oauthApps.find(a => a.name === name)
+    if (zoomApp?.oauth === undefined) {
+      return await sendPage(reply, 404, 'Unknown app', name === undefined
+        ? `Say which app to connect: /zoom/oauth/install?app=<name> (one of ${oauthApps.map(a => a.name).join(', ')}).`
+        : `No Zoom app named "${name}" has the OAuth flow configured.`)
+    }
+    const { oauth } = zoomApp
+    const registrar = zoomApp.destinations.find(d => d.name === oauth.registrar)
+    // Recall takes the PKCE verifier with the code; Attendee's API has no field for it, so no PKCE there.
+    const codeVerifier = registrar?.kind === 'recall' ? randomToken() : undefined
+    let state: string
+    try {
+      state = await states.create({ app: zoomApp.name, ...(codeVerifier === undefined ? {} : { codeVerifier }) })
+    } catch (err) {
+      request.log.error({ app: zoomApp.name, message: (err as Error).message }, 'could not store the OAuth state in Redis')
+      return await sendPage(reply, 503, 'Try again in a moment', 'The connection could not be started because the relay\'s storage is unavailable.')
+    }
+    const target = new URL(oauth.authorizeUrl)
+    target.searchParams.set('response_type', 'code')
+    target.searchParams.set('client_id', oauth.clientId)
+    // Byte for byte as configured: Zoom and Recall reject a redirect URI that differs by a slash.
+    target.searchParams.set('redirect_uri', oauth.redirectUri)
+    target.searchParams.set('state', state)
+    if (codeVerifier !== undefined) {
+      target.searchParams.set('code_challenge', codeChallenge(codeVerifier))
+      target.searchParams.set('code_challenge_method', 'S256')
+    }
+    count(zoomApp.name, registrar?.kind ?? 'unknown', 'started')
+    return await reply.code(302).header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').redirect(target.href)
+  })
+
+  const callbackPaths = [...new Set(oauthApps.map(a => new URL(a.oauth?.redirectUri ?? '').pathname))]
+  for (const path of callbackPaths) {
+    app.get<{ Querystring: CallbackQuery }>(path, async (request, reply) => {
+      const { code, state, error } = request.query
+      // Whatever happens next, this state is spent.
+      let record
+      try {
+        record = typeof state === 'string' ? await states.consume(state) : undefined
+      } catch (err) {
+        request.log.error({ message: (err as Error).message }, 'could not read the OAuth state from Redis')
+        return await sendPage(reply, 503, 'Try again in a moment', 'The relay\'s storage is unavailable. Start the connection again in a minute.')
+      }
+      const zoomApp = record === undefined ? undefined : oauthApps.find(a => a.name === record.app && new URL(a.oauth?.redirectUri ?? '').pathname === path)
+      const registrar = zoomApp?.destinations.find(d => d.name === zoomApp.oauth?.registrar)
+      const provider = registrar?.kind ?? 'unknown'
+      if (typeof error === 'string') {
+        // The person declined (or Zoom refused): say so, whatever the state.
+        count(zoomApp?.name ?? 'unknown', provider, 'denied')
+        return await sendPage(reply, 400, 'Zoom was not connected', `Zoom answered: ${error.slice(0, 100)}. Start the connection again to retry.`)
+      }
+      if (zoomApp?.oauth === undefined || record === undefined) {
+        count('unknown', 'unknown', 'state_invalid')
+        return await sendPage(reply, 400, 'This link has expired', 'The connection request is unknown, was already used, or expired. Start the connection again.')
+      }
+      if (typeof code !== 'string' || code === '') {
+        count(zoomApp.name, provider, 'denied')
+        return await sendPage(reply, 400, 'Zoom was not connected', 'Zoom sent no authorization code. Start the connection again.')
+      }
+      if (registrar === undefined) throw new Error(`registrar ${zoomApp.oauth.registrar} missing`)
+      try {
+        const done = await registerCode(apis, zoomApp, registrar, { code, redirectUri: zoomApp.oauth.redirectUri, ...(record.codeVerifier === undefined ? {} : { codeVerifier: record.codeVerifier }) })
+        count(zoomApp.name, provider, done.replaced > 0 ? 'replaced' : 'connected')
+        request.log.info({ app: zoomApp.name, provider, id: done.id, replaced: done.replaced }, 'Zoom account connected')
+        return await connected(reply, zoomApp)
+      } catch (err) {
+        if (!(err instanceof ProviderApiError)) throw err
+        count(zoomApp.name, provider, 'failed')
+        request.log.warn({ app: zoomApp.name, provider, status: err.status, message: err.message }, 'Zoom OAuth registration failed')
+        return await sendPage(reply, 502, 'Zoom was not connected', `${provider === 'recall' ? 'Recall' : 'Attendee'} did not accept the connection${err.status === undefined ? ' (no answer)' : ` (HTTP ${err.status})`}. Try again; if it keeps failing, contact support.`)
+      }
+    })
+  }
+}
+
+async function connected (reply: FastifyReply, zoomApp: AppConfig): Promise<FastifyReply> {
+  const successUrl = zoomApp.oauth?.successUrl
+  if (successUrl !== undefined) return await reply.code(302).header('cache-control', 'no-store').redirect(successUrl)
+  return await sendPage(reply, 200, 'Zoom connected', 'Your Zoom account is connected. You can close this window.')
+}

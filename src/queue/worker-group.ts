@@ -1,0 +1,64 @@
+import { Worker, type Job, type WorkerOptions } from 'bullmq'
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import type { Config } from '../config/config.js'
+import { backoffDelay } from '../relay/retry-policy.js'
+import { RELAY_BACKOFF } from './relay-queues.js'
+
+/**
+ * BullMQ options every relay worker shares. The lock must outlive the
+ * slowest attempt, or stalled-job recovery would re-run work still in flight;
+ * a worker killed mid-job is routine (deploys, OOM), so a job is given up
+ * only when it keeps killing workers.
+ */
+export function workerOptions (config: Config, connection: Redis): WorkerOptions {
+  return {
+    connection,
+    prefix: config.redisPrefix,
+    concurrency: config.deliveryConcurrency,
+    lockDuration: Math.max(30_000, 2 * Math.max(config.deliveryTimeoutMs, config.providerApiTimeoutMs) + 5000),
+    maxStalledCount: 10,
+    settings: {
+      // A destination's Retry-After (already bounded) wins over our own schedule.
+      backoffStrategy: (attemptsMade: number, type?: string, err?: Error) => {
+        const asked = (err as { retryAfterMs?: unknown } | undefined)?.retryAfterMs
+        return type === RELAY_BACKOFF && typeof asked === 'number' ? asked : backoffDelay(attemptsMade, config.retry)
+      }
+    }
+  }
+}
+
+/** A set of workers started and stopped together, each logging its own errors. */
+export class WorkerGroup {
+  protected readonly workers: Worker[] = []
+  protected readonly logger: Logger
+
+  constructor (logger: Logger) {
+    this.logger = logger
+  }
+
+  protected start<T> (name: string, processor: (job: Job<T>) => Promise<unknown>, options: WorkerOptions, labels: Record<string, string>): void {
+    const worker = new Worker<T>(name, processor, options)
+    worker.on('error', err => { this.logger.error({ err, ...labels }, 'worker error') })
+    this.workers.push(worker as Worker)
+  }
+
+  isRunning (): boolean {
+    return this.workers.every(w => w.isRunning())
+  }
+
+  /**
+   * Stops taking jobs and waits for jobs in flight, at most `timeoutMs`;
+   * anything still running then is left to stalled-job recovery elsewhere.
+   */
+  async close (timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    const graceful = Promise.all(this.workers.map(async w => await w.close()))
+    const timedOut = new Promise<boolean>(resolve => { timer = setTimeout(() => resolve(true), timeoutMs) })
+    if (await Promise.race([graceful.then(() => false), timedOut]) === true) {
+      this.logger.warn({ timeoutMs }, 'jobs still in flight at shutdown; they will be retried')
+      await Promise.all(this.workers.map(async w => await w.close(true)))
+    }
+    clearTimeout(timer)
+  }
+}

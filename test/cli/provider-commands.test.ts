@@ -1,0 +1,89 @@
+import { tempFile } from '../helpers/temp-file.js'
+import t from 'tap'
+import { runCli } from '../helpers/cli.js'
+import { FakeZoom, startFakeAttendee, startFakeRecall } from '../helpers/fake-providers.js'
+import { RECALL_APP_ID } from '../helpers/relay.js'
+
+const API_KEY = 'cli-recall-key'
+
+t.test('zoom-relay recall credentials list|show|delete against a Recall stand-in', async t => {
+  const zoom = new FakeZoom()
+  const recall = await startFakeRecall({ apiKey: API_KEY, appId: RECALL_APP_ID, zoom })
+  t.teardown(async () => { await recall.close() })
+  const env = { ZOOM_WEBHOOK_SECRET_TOKEN: 's', RECALL_ZOOM_OAUTH_APP_ID: RECALL_APP_ID, RECALL_BASE_URL: recall.url, RECALL_API_KEY: API_KEY }
+  const a1 = recall.addCredential({ accountId: 'acct-A', userId: 'u1' })
+  const a2 = recall.addCredential({ accountId: 'acct-A', userId: 'u2' })
+  const b1 = recall.addCredential({ accountId: 'acct-B', userId: 'u3' })
+  recall.addCredential({ accountId: 'acct-A', userId: 'u9', appId: 'some-other-app' })
+
+  const all = await runCli(['recall', 'credentials', 'list', '--json'], env)
+  t.equal(all.status, 0, all.stderr)
+  t.same((JSON.parse(all.stdout) as Array<{ id: string }>).map(c => c.id).sort(), [a1.id, a2.id, b1.id].sort(), 'every page of this app\'s credentials (pages of 2)')
+
+  const table = await runCli(['recall', 'credentials', 'list', '--account-id', 'acct-A'], env)
+  t.equal(table.status, 0)
+  t.match(table.stdout, /^ID\s+STATUS\s+ACCOUNT_ID\s+USER_ID\s+CREATED_AT\n/)
+  t.equal(table.stdout.trim().split('\n').length, 3, 'header + two credentials of acct-A')
+  t.notMatch(table.stdout, b1.id)
+
+  const show = await runCli(['recall', 'credentials', 'show', a1.id, '--json'], env)
+  t.equal(show.status, 0)
+  t.match(JSON.parse(show.stdout), { id: a1.id, account_id: 'acct-A', user_id: 'u1' })
+  const missing = await runCli(['recall', 'credentials', 'show', 'no-such-id'], env)
+  t.equal(missing.status, 3)
+  t.match(missing.stderr, /credential no-such-id not found/)
+
+  const deleted = await runCli(['recall', 'credentials', 'delete', a1.id, 'already-gone', '--json'], env)
+  t.equal(deleted.status, 0)
+  t.same(JSON.parse(deleted.stdout), [{ id: a1.id, result: 'deleted' }, { id: 'already-gone', result: 'gone' }])
+  t.notOk(recall.credentials.has(a1.id))
+  t.ok(recall.requests.every(r => r.headers.authorization === `Token ${API_KEY}`), 'the app\'s key on every call')
+
+  recall.force({ status: 500, body: { detail: 'down' } }, { status: 500 }, { status: 500 }, { status: 500 })
+  const failed = await runCli(['recall', 'credentials', 'list'], { ...env, PROVIDER_API_RETRIES: '3' })
+  t.equal(failed.status, 1, 'API failure: exit 1')
+  t.match(failed.stderr, /answered 500/)
+  t.notMatch(failed.stderr + failed.stdout, API_KEY, 'the key is never printed')
+
+  const help = await runCli(['recall', 'credentials', '--help'], env)
+  t.equal(help.status, 0)
+  t.match(help.stdout, /Usage: zoom-relay recall credentials <list\|show\|delete>/)
+  const badAction = await runCli(['recall', 'credentials', 'purge'], env)
+  t.equal(badAction.status, 64)
+  const badOption = await runCli(['recall', 'credentials', 'list', '--colour'], env)
+  t.equal(badOption.status, 64)
+  t.match(badOption.stderr, /Unknown option '--colour'/)
+  const noKey = await runCli(['recall', 'credentials', 'list'], { ...env, RECALL_API_KEY: '' })
+  t.equal(noKey.status, 64)
+  t.match(noKey.stderr, /no recall destination with an API key.*RECALL_API_KEY/)
+})
+
+t.test('zoom-relay attendee connections list|show|delete for the app in CONFIG_FILE', async t => {
+  const zoom = new FakeZoom()
+  const attendee = await startFakeAttendee({ apiKey: 'att-key', zoom })
+  t.teardown(async () => { await attendee.close() })
+  attendee.connections.set('c1', { id: 'c1', zoom_oauth_app_id: 'zoa_1', zoom_user_id: 'u1', zoom_account_id: 'acct-A', state: 'connected' })
+  attendee.connections.set('c2', { id: 'c2', zoom_oauth_app_id: 'zoa_1', zoom_user_id: 'u2', zoom_account_id: 'acct-B', state: 'connected' })
+  attendee.connections.set('c3', { id: 'c3', zoom_oauth_app_id: 'zoa_other', zoom_user_id: 'u3', zoom_account_id: 'acct-A', state: 'connected' })
+  const file = tempFile(t, 'apps.yaml', `apps:
+  - name: bots
+    secretToken: x
+    destinations:
+      - { type: attendee, appId: zoa_1, baseUrl: "${attendee.url}", apiKey: "\${ATT_KEY}" }
+`)
+  const env = { CONFIG_FILE: file, ATT_KEY: 'att-key' }
+  const list = await runCli(['attendee', 'connections', 'list', '--json'], env)
+  t.equal(list.status, 0, list.stderr)
+  t.same((JSON.parse(list.stdout) as Array<{ id: string }>).map(c => c.id), ['c1', 'c2'], 'only this Zoom OAuth app\'s connections')
+  const byUser = await runCli(['attendee', 'connections', 'list', '--user-id', 'u2', '--app', 'bots', '--json'], env)
+  t.same((JSON.parse(byUser.stdout) as Array<{ id: string }>).map(c => c.id), ['c2'])
+  const show = await runCli(['attendee', 'connections', 'show', 'c1'], env)
+  t.equal(show.status, 0)
+  t.match(show.stdout, /c1\s+zoa_1\s+u1\s+acct-A\s+connected/)
+  const del = await runCli(['attendee', 'connections', 'delete', 'c2'], env)
+  t.equal(del.status, 0)
+  t.match(del.stdout, /c2\s+deleted/)
+  t.notOk(attendee.connections.has('c2'))
+  const wrongApp = await runCli(['attendee', 'connections', 'list', '--app', 'nope'], env)
+  t.equal(wrongApp.status, 64)
+})

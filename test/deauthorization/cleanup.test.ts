@@ -1,0 +1,112 @@
+import t, { type Test } from 'tap'
+import { request } from 'undici'
+import { FakeZoom, startFakeRecall } from '../helpers/fake-providers.js'
+import { eventually, metricValue, openQueue } from '../helpers/queue.js'
+import { startTestRedis } from '../helpers/redis-server.js'
+import { RECALL_APP_ID, SECRET, startTestRelay } from '../helpers/relay.js'
+import { sha256 } from '../helpers/sink.js'
+import { zoomHeaders } from '../helpers/zoom.js'
+
+const API_KEY = 'recall-key-cleanup'
+const CLEANUP_QUEUE = '{default.recall.deauthorization}'
+
+function deauthorized (userId: string, accountId = 'acct-A'): string {
+  return JSON.stringify({
+    event: 'app_deauthorized',
+    event_ts: Date.now(),
+    payload: { account_id: accountId, user_id: userId, signature: 'zoom-signature-of-payload', deauthorization_time: new Date().toISOString(), client_id: 'zoomClientId123' }
+  })
+}
+
+async function setup (t: Test, env: Record<string, string> = {}) {
+  const redis = await startTestRedis()
+  const recall = await startFakeRecall({ apiKey: API_KEY, appId: RECALL_APP_ID, zoom: new FakeZoom() })
+  const relay = await startTestRelay({ redisUrl: redis.url, recallBaseUrl: recall.url, env: { RECALL_API_KEY: API_KEY, RETRY_ATTEMPTS: '3', ...env } })
+  const cleanups = openQueue(redis.url, CLEANUP_QUEUE)
+  t.teardown(async () => { await relay.close(); await cleanups.close(); await recall.close(); await redis.stop() })
+  const send = async (body: string): Promise<number> => {
+    const res = await request(relay.webhookUrl(), { method: 'POST', headers: zoomHeaders(SECRET, body), body })
+    await res.body.dump()
+    return res.statusCode
+  }
+  return { redis, recall, relay, cleanups: cleanups.queue, send }
+}
+
+t.test('app_deauthorized is forwarded and the user\'s Recall credential deleted; others kept; a second time finds nothing', async t => {
+  const { recall, relay, cleanups, send } = await setup(t)
+  const alice = recall.addCredential({ accountId: 'acct-A', userId: 'user-alice' })
+  const bob = recall.addCredential({ accountId: 'acct-A', userId: 'user-bob' })
+  const otherApp = recall.addCredential({ accountId: 'acct-A', userId: 'user-alice', appId: 'another-oauth-app' })
+
+  const body = deauthorized('user-alice')
+  t.equal(await send(body), 200)
+  await eventually(() => recall.webhooks.length === 1, 10_000, 'webhook forwarded')
+  t.equal(sha256(recall.webhooks[0]?.body ?? ''), sha256(body), 'forwarded byte for byte')
+  await eventually(async () => (await cleanups.getJobCounts('completed')).completed === 1, 10_000, 'clean-up done')
+  t.notOk(recall.credentials.has(alice.id), 'alice\'s credential deleted')
+  t.ok(recall.credentials.has(bob.id), 'bob (same account, user-managed app) kept')
+  t.ok(recall.credentials.has(otherApp.id), 'credentials of other Recall OAuth apps kept')
+  const list = recall.requests.find(r => r.method === 'GET')
+  t.equal(list?.query.toString(), `oauth_app=${RECALL_APP_ID}&user_id=user-alice&account_id=acct-A`)
+  t.equal(list?.headers.authorization, `Token ${API_KEY}`)
+  t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_deauthorization_cleanups_total', { outcome: 'cleaned' }), 1)
+  t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_deauthorization_credentials_deleted_total'), 1)
+
+  // Zoom re-sends the event (or a second subscription does): already gone is fine.
+  t.equal(await send(deauthorized('user-alice')), 200)
+  await eventually(async () => (await cleanups.getJobCounts('completed')).completed === 2, 10_000, 'second clean-up done')
+  t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_deauthorization_cleanups_total', { outcome: 'nothing_found' }), 1)
+  t.notOk(relay.logs.join('').includes(API_KEY), 'the API key is never logged')
+})
+
+t.test('a credential deleted between list and delete (404) counts as done', async t => {
+  const { recall, cleanups, send } = await setup(t)
+  recall.addCredential({ accountId: 'acct-A', userId: 'user-alice' })
+  recall.force({ method: 'DELETE', status: 404, body: { detail: 'Not found.' } })
+  t.equal(await send(deauthorized('user-alice')), 200)
+  await eventually(async () => (await cleanups.getJobCounts('completed')).completed === 1, 10_000, 'clean-up done')
+  const [job] = await cleanups.getCompleted()
+  t.same(job?.returnvalue, { deleted: 0, alreadyGone: 1 })
+})
+
+t.test('Recall failing is retried (429 honouring Retry-After, 5xx); a persistent failure is dead-lettered and counted', async t => {
+  const { recall, relay, cleanups, send } = await setup(t)
+  const alice = recall.addCredential({ accountId: 'acct-A', userId: 'user-alice' })
+  recall.force({ method: 'GET', status: 429, headers: { 'retry-after': '0' } }, { method: 'GET', status: 502 })
+  t.equal(await send(deauthorized('user-alice')), 200)
+  await eventually(async () => (await cleanups.getJobCounts('completed')).completed === 1, 15_000, 'clean-up done after retries')
+  t.notOk(recall.credentials.has(alice.id))
+  t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_deauthorization_cleanups_total', { outcome: 'retry' }), 2)
+
+  const down = { method: 'GET', status: 503 }
+  recall.force(down, down, down)
+  t.equal(await send(deauthorized('user-bob')), 200)
+  await eventually(async () => (await cleanups.getJobCounts('failed')).failed === 1, 15_000, 'dead-lettered')
+  const [job] = await cleanups.getFailed()
+  t.equal(job?.attemptsMade, 3, 'RETRY_ATTEMPTS attempts')
+  t.match(job?.failedReason, /answered 503/)
+  t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_deauthorization_cleanups_total', { outcome: 'dead_lettered' }), 1)
+  t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_queue_jobs', { destination: 'deauthorization-cleanup', state: 'failed' }), 1)
+  t.equal(recall.webhooks.length, 2, 'both events were forwarded regardless')
+})
+
+t.test('DEAUTHORIZATION_MATCH=account deletes every credential of the Zoom account', async t => {
+  const { recall, cleanups, send } = await setup(t, { DEAUTHORIZATION_MATCH: 'account' })
+  recall.addCredential({ accountId: 'acct-A', userId: 'user-alice' })
+  recall.addCredential({ accountId: 'acct-A', userId: 'user-bob' })
+  const otherAccount = recall.addCredential({ accountId: 'acct-B', userId: 'user-carol' })
+  t.equal(await send(deauthorized('user-admin')), 200)
+  await eventually(async () => (await cleanups.getJobCounts('completed')).completed === 1, 10_000, 'clean-up done')
+  t.same([...recall.credentials.keys()], [otherAccount.id])
+})
+
+t.test('DEAUTHORIZATION_CLEANUP=false: forwarded only, nothing deleted', async t => {
+  const { recall, cleanups, send } = await setup(t, { DEAUTHORIZATION_CLEANUP: 'false' })
+  const alice = recall.addCredential({ accountId: 'acct-A', userId: 'user-alice' })
+  t.equal(await send(deauthorized('user-alice')), 200)
+  await eventually(() => recall.webhooks.length === 1, 10_000, 'webhook forwarded')
+  t.ok(recall.credentials.has(alice.id))
+  t.equal(recall.requests.length, 0, 'Recall\'s API was never called')
+  t.equal(await cleanups.count(), 0, 'no clean-up job was queued')
+  t.same(await cleanups.getJobCounts('completed', 'failed'), { completed: 0, failed: 0 })
+})

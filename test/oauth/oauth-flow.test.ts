@@ -1,0 +1,211 @@
+import { tempFile } from '../helpers/temp-file.js'
+import t, { type Test } from 'tap'
+import { request } from 'undici'
+import { startFakeAttendee, startFakeRecall, FakeZoom, type FakeRecall } from '../helpers/fake-providers.js'
+import { metricValue } from '../helpers/queue.js'
+import { startTestRedis, type TestRedis } from '../helpers/redis-server.js'
+import { RECALL_APP_ID, startTestRelay, type TestRelay } from '../helpers/relay.js'
+
+const API_KEY = 'recall-api-key-do-not-log'
+const CLIENT_ID = 'zoomClientId123'
+// Trailing slash on purpose: it must survive byte for byte (Recall's "Invalid Grant" otherwise).
+const REDIRECT_URI = 'https://relay.example.com/zoom/oauth/callback/'
+const ALICE = { accountId: 'acct-A', userId: 'user-alice' }
+
+async function get (url: string): Promise<{ status: number, location: string | undefined, text: string }> {
+  const res = await request(url, { method: 'GET' })
+  const location = res.headers.location
+  return { status: res.statusCode, location: typeof location === 'string' ? location : undefined, text: await res.body.text() }
+}
+
+interface RecallSetup { redis: TestRedis, relay: TestRelay, recall: FakeRecall, zoom: FakeZoom, callback: (q: Record<string, string>) => string }
+
+async function setupRecall (t: Test, env: Record<string, string> = {}): Promise<RecallSetup> {
+  const zoom = new FakeZoom()
+  const redis = await startTestRedis()
+  const recall = await startFakeRecall({ apiKey: API_KEY, appId: RECALL_APP_ID, zoom })
+  const relay = await startTestRelay({
+    redisUrl: redis.url,
+    recallBaseUrl: recall.url,
+    role: 'web',
+    env: { RECALL_API_KEY: API_KEY, ZOOM_CLIENT_ID: CLIENT_ID, ZOOM_OAUTH_REDIRECT_URI: REDIRECT_URI, ...env }
+  })
+  t.teardown(async () => { await relay.close(); await recall.close(); await redis.stop() })
+  const callback = (q: Record<string, string>): string => `${relay.webUrl ?? ''}/zoom/oauth/callback/?${new URLSearchParams(q).toString()}`
+  return { redis, relay, recall, zoom, callback }
+}
+
+/** Install → Zoom → callback, as a browser would go through it. */
+async function connect (s: RecallSetup, who = ALICE): Promise<{ status: number, location: string | undefined, text: string, state: string, code: string }> {
+  const install = await get(`${s.relay.webUrl ?? ''}/zoom/oauth/install`)
+  const { code, state } = s.zoom.authorize(install.location ?? '', who)
+  return { ...await get(s.callback({ code, state })), state, code }
+}
+
+function assertNoSecretsLogged (t: Test, relay: TestRelay, secrets: string[]): void {
+  const logs = relay.logs.join('')
+  for (const secret of secrets) t.notOk(logs.includes(secret), `log never contains ${secret.slice(0, 12)}…`)
+}
+
+t.test('install redirects to Zoom with client_id, the exact redirect_uri, a single-use state and PKCE S256', async t => {
+  const { relay, redis } = await setupRecall(t, { OAUTH_STATE_TTL_SECONDS: '120' })
+  const install = await get(`${relay.webUrl ?? ''}/zoom/oauth/install?app=default`)
+  t.equal(install.status, 302)
+  const target = new URL(install.location ?? '')
+  t.equal(`${target.origin}${target.pathname}`, 'https://zoom.us/oauth/authorize')
+  t.equal(target.searchParams.get('response_type'), 'code')
+  t.equal(target.searchParams.get('client_id'), CLIENT_ID)
+  t.equal(target.searchParams.get('redirect_uri'), REDIRECT_URI, 'trailing slash preserved')
+  t.match(target.searchParams.get('state'), /^[A-Za-z0-9_-]{43}$/)
+  t.match(target.searchParams.get('code_challenge'), /^[A-Za-z0-9_-]{43}$/)
+  t.equal(target.searchParams.get('code_challenge_method'), 'S256')
+
+  const key = `zoom-relay:oauth-state:${target.searchParams.get('state') ?? ''}`
+  const ttl = await redis.client().ttl(key)
+  t.ok(ttl > 0 && ttl <= 120, `state stored with the configured TTL (${ttl} s)`)
+  const stored = await redis.client().get(key)
+  t.notMatch(stored, target.searchParams.get('code_challenge') ?? '-', 'the challenge is derived, not stored; only the verifier is kept server-side')
+
+  const second = new URL((await get(`${relay.webUrl ?? ''}/zoom/oauth/install`)).location ?? '')
+  t.not(second.searchParams.get('state'), target.searchParams.get('state'), 'a fresh state per install')
+  t.equal((await get(`${relay.webUrl ?? ''}/zoom/oauth/install?app=nope`)).status, 404)
+})
+
+t.test('callback registers the code with Recall (PKCE verified on the server side) and shows success', async t => {
+  const s = await setupRecall(t)
+  const done = await connect(s)
+  t.equal(done.status, 200)
+  t.match(done.text, /Zoom connected/)
+  const [credential] = [...s.recall.credentials.values()]
+  t.match(credential, { oauth_app: RECALL_APP_ID, account_id: ALICE.accountId, user_id: ALICE.userId })
+  const create = s.recall.requests.find(r => r.method === 'POST')
+  t.equal(create?.headers.authorization, `Token ${API_KEY}`)
+  t.match(create?.body, { oauth_app: RECALL_APP_ID, authorization_code: { code: done.code, redirect_uri: REDIRECT_URI, code_verifier: /^[A-Za-z0-9_-]{43}$/ } })
+  t.equal(await metricValue(s.relay.metricsUrl, 'zoom_relay_oauth_connections_total', { provider: 'recall', outcome: 'connected' }), 1)
+
+  // The same state again (a reload, or a replayed link): refused, nothing sent to Recall.
+  const before = s.recall.requests.length
+  const replay = await get(s.callback({ code: done.code, state: done.state }))
+  t.equal(replay.status, 400)
+  t.match(replay.text, /unknown, was already used, or expired/)
+  t.equal(s.recall.requests.length, before, 'a reused state never reaches Recall')
+  t.equal((await get(s.callback({ code: 'x', state: 'A'.repeat(43) }))).status, 400, 'unknown state')
+  t.equal((await get(s.callback({ code: 'x' }))).status, 400, 'no state')
+  t.equal(await metricValue(s.relay.metricsUrl, 'zoom_relay_oauth_connections_total', { outcome: 'state_invalid' }), 3)
+  assertNoSecretsLogged(t, s.relay, [API_KEY, done.code, done.state])
+})
+
+t.test('an expired state is refused', async t => {
+  const s = await setupRecall(t)
+  const install = await get(`${s.relay.webUrl ?? ''}/zoom/oauth/install`)
+  const { code, state } = s.zoom.authorize(install.location ?? '', ALICE)
+  await s.redis.client().pexpire(`zoom-relay:oauth-state:${state}`, 1)
+  await new Promise(resolve => setTimeout(resolve, 20))
+  const answer = await get(s.callback({ code, state }))
+  t.equal(answer.status, 400)
+  t.equal(s.recall.credentials.size, 0)
+})
+
+t.test('a tampered PKCE verifier would fail at Zoom: the relay sends the verifier of this state only', async t => {
+  const s = await setupRecall(t)
+  const first = await get(`${s.relay.webUrl ?? ''}/zoom/oauth/install`)
+  const second = await get(`${s.relay.webUrl ?? ''}/zoom/oauth/install`)
+  // Zoom issued the code for the first install's challenge; the callback carries the second install's state.
+  const { code } = s.zoom.authorize(first.location ?? '', ALICE)
+  const otherState = new URL(second.location ?? '').searchParams.get('state') ?? ''
+  const answer = await get(s.callback({ code, state: otherState }))
+  t.equal(answer.status, 502, 'Recall (Zoom) refuses the mismatched verifier')
+  t.match(answer.text, /did not accept the connection \(HTTP 400\)/)
+  t.equal(s.recall.credentials.size, 0)
+})
+
+t.test('conflict: an existing credential for the Zoom account is deleted and the credential created again, once', async t => {
+  const s = await setupRecall(t)
+  const stale = s.recall.addCredential(ALICE)
+  const other = s.recall.addCredential({ accountId: 'acct-B', userId: 'user-bob' })
+  const done = await connect(s)
+  t.equal(done.status, 200)
+  t.notOk(s.recall.credentials.has(stale.id), 'the stale credential was deleted')
+  t.ok(s.recall.credentials.has(other.id), 'another account\'s credential is untouched')
+  t.equal([...s.recall.credentials.values()].filter(c => c.account_id === ALICE.accountId).length, 1, 'exactly one credential for the account')
+  t.same(s.recall.requests.map(r => `${r.method} ${r.path}${r.method === 'GET' ? `?${r.query.toString()}` : ''}`), [
+    'POST /api/v2/zoom-oauth-credentials/',
+    `GET /api/v2/zoom-oauth-credentials/?oauth_app=${RECALL_APP_ID}&account_id=acct-A`,
+    `DELETE /api/v2/zoom-oauth-credentials/${stale.id}/`,
+    'POST /api/v2/zoom-oauth-credentials/'
+  ])
+  t.equal(await metricValue(s.relay.metricsUrl, 'zoom_relay_oauth_connections_total', { outcome: 'replaced' }), 1)
+})
+
+t.test('429 with Retry-After and a 503 are retried; a persistent 500 ends on an error page without secrets in the log', async t => {
+  const s = await setupRecall(t, { PROVIDER_API_RETRIES: '2' })
+  s.recall.force({ method: 'POST', status: 429, headers: { 'retry-after': '1' }, body: { detail: 'Request was throttled.' } }, { method: 'POST', status: 503 })
+  const started = Date.now()
+  const done = await connect(s)
+  t.equal(done.status, 200, 'connected after 429 and 503')
+  t.ok(Date.now() - started >= 900, 'Retry-After was honoured')
+  t.equal(s.recall.requests.filter(r => r.method === 'POST').length, 3)
+
+  const failing = { method: 'POST', status: 500, body: { detail: 'boom' } }
+  s.recall.force(failing, failing, failing)
+  const failed = await connect(s, { accountId: 'acct-C', userId: 'user-carol' })
+  t.equal(failed.status, 502)
+  t.match(failed.text, /Recall did not accept the connection \(HTTP 500\)/)
+  t.notMatch(failed.text, /boom|zoom-code/, 'the page shows no API details or code')
+  t.equal(await metricValue(s.relay.metricsUrl, 'zoom_relay_oauth_connections_total', { outcome: 'failed' }), 1)
+  t.ok(s.relay.logs.some(l => l.includes('Zoom OAuth registration failed') && l.includes('"status":500')), 'logged with the status')
+  assertNoSecretsLogged(t, s.relay, [API_KEY, done.code, failed.code, failed.state])
+})
+
+t.test('the person declines at Zoom: a clear page, nothing sent to Recall', async t => {
+  const s = await setupRecall(t)
+  const install = await get(`${s.relay.webUrl ?? ''}/zoom/oauth/install`)
+  const state = new URL(install.location ?? '').searchParams.get('state') ?? ''
+  const answer = await get(s.callback({ error: 'access_denied', state }))
+  t.equal(answer.status, 400)
+  t.match(answer.text, /Zoom answered: access_denied/)
+  t.equal(s.recall.requests.length, 0)
+})
+
+t.test('Attendee: install without PKCE (Attendee exchanges the code itself), connection created with the configured flags, then the success URL', async t => {
+  const zoom = new FakeZoom()
+  const attendee = await startFakeAttendee({ apiKey: 'attendee-key', zoom })
+  const redis = await startTestRedis()
+  const file = tempFile(t, 'apps.yaml', `apps:
+  - name: bots
+    secretToken: bots-secret
+    destinations:
+      - type: attendee
+        appId: zoa_123
+        baseUrl: ${attendee.url}
+        apiKey: \${ATTENDEE_API_KEY}
+        isLocalRecordingTokenSupported: true
+    oauth:
+      clientId: attendeeClient
+      redirectUri: https://relay.example.com/attendee/oauth/callback
+      successUrl: https://app.example.com/zoom-connected
+`)
+  const relay = await startTestRelay({ redisUrl: redis.url, recallBaseUrl: 'http://127.0.0.1:9', role: 'web', env: { CONFIG_FILE: file, ATTENDEE_API_KEY: 'attendee-key' } })
+  t.teardown(async () => { await relay.close(); await attendee.close(); await redis.stop() })
+
+  const install = await get(`${relay.webUrl ?? ''}/zoom/oauth/install?app=bots`)
+  t.equal(install.status, 302)
+  const target = new URL(install.location ?? '')
+  t.equal(target.searchParams.get('client_id'), 'attendeeClient')
+  t.equal(target.searchParams.get('code_challenge'), null, 'no PKCE for Attendee')
+  const { code, state } = zoom.authorize(install.location ?? '', ALICE)
+  const done = await get(`${relay.webUrl ?? ''}/attendee/oauth/callback?${new URLSearchParams({ code, state }).toString()}`)
+  t.equal(done.status, 302)
+  t.equal(done.location, 'https://app.example.com/zoom-connected')
+  const [create] = attendee.requests
+  t.equal(create?.headers.authorization, 'Token attendee-key')
+  t.same(create?.body, {
+    zoom_oauth_app_id: 'zoa_123',
+    authorization_code: code,
+    redirect_uri: 'https://relay.example.com/attendee/oauth/callback',
+    is_local_recording_token_supported: true,
+    is_onbehalf_token_supported: false
+  })
+  t.match([...attendee.connections.values()][0], { zoom_user_id: ALICE.userId, zoom_account_id: ALICE.accountId })
+  t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_oauth_connections_total', { provider: 'attendee', outcome: 'connected' }), 1)
+})
