@@ -1,6 +1,5 @@
-import type { ProviderApiConfig } from '../config/config.js'
 import { listAll, unexpected } from './paginate.js'
-import { ProviderApiClient } from './provider-api-client.js'
+import { ScopedApi } from './scoped-api.js'
 
 /** An Attendee Zoom OAuth connection (the fields the relay shows; tokens are never returned). */
 export interface AttendeeConnection {
@@ -16,15 +15,7 @@ export interface AttendeeConnection {
 const CONNECTIONS = '/api/v1/zoom_oauth_connections'
 
 /** Attendee's Zoom OAuth Connections API, scoped to one Attendee Zoom OAuth app (`zoa_…`). */
-export class AttendeeApi {
-  readonly appId: string
-  private readonly client: ProviderApiClient
-
-  constructor (api: ProviderApiConfig, opts: { timeoutMs: number, retries: number }) {
-    this.appId = api.appId
-    this.client = new ProviderApiClient({ baseUrl: api.baseUrl, apiKey: api.apiKey, ...opts })
-  }
-
+export class AttendeeApi extends ScopedApi {
   /** Exchanges the authorization code (Attendee talks to Zoom itself). */
   async createConnection (code: { code: string, redirectUri: string }, flags: { isLocalRecordingTokenSupported: boolean, isOnbehalfTokenSupported: boolean }): Promise<AttendeeConnection> {
     const answer = await this.client.request('POST', CONNECTIONS, {
@@ -61,9 +52,5 @@ export class AttendeeApi {
     if (answer.status === 404) return 'gone'
     if (answer.status >= 200 && answer.status < 300) return 'deleted'
     throw unexpected('DELETE zoom_oauth_connections/<id>', answer.status, answer.body)
-  }
-
-  async close (): Promise<void> {
-    await this.client.close()
   }
 }

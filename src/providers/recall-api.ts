@@ -1,6 +1,5 @@
-import type { ProviderApiConfig } from '../config/config.js'
 import { listAll, unexpected } from './paginate.js'
-import { ProviderApiClient } from './provider-api-client.js'
+import { ScopedApi } from './scoped-api.js'
 
 /** A Recall Zoom OAuth Credential as the API returns it (the fields the relay uses). */
 export interface RecallCredential {
@@ -27,15 +26,7 @@ export interface RecallConflict {
 const CREDENTIALS = '/api/v2/zoom-oauth-credentials/'
 
 /** Recall's Zoom OAuth Credentials API, scoped to one Recall Zoom OAuth App. */
-export class RecallApi {
-  readonly appId: string
-  private readonly client: ProviderApiClient
-
-  constructor (api: ProviderApiConfig, opts: { timeoutMs: number, retries: number }) {
-    this.appId = api.appId
-    this.client = new ProviderApiClient({ baseUrl: api.baseUrl, apiKey: api.apiKey, ...opts })
-  }
-
+export class RecallApi extends ScopedApi {
   /**
    * Registers an authorization code (Recall-managed OAuth). Resolves with the
    * credential, or with the conflict Recall reports (400 with
@@ -82,9 +73,5 @@ export class RecallApi {
     if (answer.status === 404) return 'gone'
     if (answer.status >= 200 && answer.status < 300) return 'deleted'
     throw unexpected('DELETE zoom-oauth-credentials/<id>', answer.status, answer.body)
-  }
-
-  async close (): Promise<void> {
-    await this.client.close()
   }
 }
