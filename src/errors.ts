@@ -41,7 +41,7 @@ export type AuthFailureReason =
 
 const AUTH_MESSAGES: Record<AuthFailureReason, string> = {
   signature_missing: 'The x-zm-signature header is missing.',
-  signature_malformed: 'The x-zm-signature header is not of the form v0=<64 hex digits>.',
+  signature_malformed: 'The x-zm-signature header is not of the form v0=<64 lowercase hex digits>.',
   signature_mismatch: 'The x-zm-signature header does not match the body and timestamp.',
   timestamp_missing: 'The x-zm-request-timestamp header is missing.',
   timestamp_malformed: 'The x-zm-request-timestamp header is not a Unix time in seconds.',

@@ -144,6 +144,11 @@ export interface Config {
   deadLetterRetentionSeconds: number
   /** Longest wait for in-flight deliveries on SIGTERM. @defaultValue 25_000 */
   shutdownTimeoutMs: number
+  /**
+   * Identical bodies for one app within this window are stored once (Zoom's
+   * retries span 85 min); 0 turns de-duplication off. @defaultValue 7200
+   */
+  dedupWindowSeconds: number
   /** How long an OAuth install `state` stays valid, in seconds. @defaultValue 600 */
   oauthStateTtlSeconds: number
   /** Timeout of one Recall/Attendee API call. @defaultValue 10_000 */

@@ -66,6 +66,7 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>> = 
     completedJobsKept: read.integer('COMPLETED_JOBS_KEPT', 1000, 0),
     deadLetterRetentionSeconds: read.integer('DEAD_LETTER_RETENTION_SECONDS', 1_209_600, 60),
     shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', 25_000, 0, 600_000),
+    dedupWindowSeconds: read.integer('DEDUP_WINDOW_SECONDS', 7200, 0, 7 * 86_400),
     oauthStateTtlSeconds: read.integer('OAUTH_STATE_TTL_SECONDS', 600, 30, 3600),
     providerApiTimeoutMs: read.integer('PROVIDER_API_TIMEOUT_MS', 10_000, 100, 120_000),
     providerApiRetries: read.integer('PROVIDER_API_RETRIES', 3, 0, 10)

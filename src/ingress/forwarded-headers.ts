@@ -16,9 +16,12 @@ export const FORWARDED_HEADERS = [
   'traceparent'
 ] as const
 
-export function pickForwardedHeaders (headers: IncomingHttpHeaders): Record<string, string> {
+/** Stored with the event: the forwarded headers except the signature, which is sealed instead. */
+export const STORED_HEADERS = FORWARDED_HEADERS.filter(name => name !== 'x-zm-signature')
+
+export function pickStoredHeaders (headers: IncomingHttpHeaders): Record<string, string> {
   const picked: Record<string, string> = {}
-  for (const name of FORWARDED_HEADERS) {
+  for (const name of STORED_HEADERS) {
     const value = headers[name]
     if (typeof value === 'string') picked[name] = value
   }

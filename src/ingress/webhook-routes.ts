@@ -8,7 +8,8 @@ import { challengeResponse, URL_VALIDATION_EVENT } from '../zoom/challenge.js'
 import { readEventEnvelope } from '../zoom/event-envelope.js'
 import { verifyZoomSignature } from '../zoom/signature.js'
 import { errorReply, statusOf } from './error-reply.js'
-import { pickForwardedHeaders } from './forwarded-headers.js'
+import { pickStoredHeaders } from './forwarded-headers.js'
+import { sealSignature } from '../queue/stored-signature.js'
 
 export interface WebhookRouteOptions {
   apps: readonly AppConfig[]
@@ -86,12 +87,17 @@ export async function webhookRoutes (app: FastifyInstance, opts: WebhookRouteOpt
       return challengeResponse(zoomApp.secretTokens[tokenIndex] as string, envelope.plainToken)
     }
 
-    const stored = await producer.enqueue(zoomApp.name, {
+    const stored = await producer.enqueue(zoomApp.name, body, {
       ...encodeBody(body),
-      headers: pickForwardedHeaders(headers),
+      headers: pickStoredHeaders(headers),
+      signatureSha256: sealSignature(headers['x-zm-signature'] as string),
       event: envelope.event,
       receivedAt: Date.now()
     }, envelope.deauthorized)
+    if (stored.duplicate) {
+      metrics.webhooksReceived.inc({ app: zoomApp.name, event: eventLabel(envelope.event), outcome: 'duplicate', reason: '' })
+      return { status: 'duplicate' }
+    }
     for (const destination of stored.skipped) metrics.eventsFiltered.inc({ app: zoomApp.name, destination })
     metrics.webhooksReceived.inc({ app: zoomApp.name, event: eventLabel(envelope.event), outcome: 'accepted', reason: '' })
     return { status: 'accepted' }

@@ -1,5 +1,5 @@
-import { once } from 'node:events'
 import type { Redis } from 'ioredis'
+import { firstConnect } from '../queue/redis-connection.js'
 import { randomToken } from './pkce.js'
 
 const READY_WAIT_MS = 2000
@@ -30,20 +30,15 @@ export class OAuthStateStore {
 
   async create (record: Omit<OAuthStateRecord, 'createdAt'>): Promise<string> {
     const state = randomToken()
-    await this.ready()
+    await firstConnect(this.redis, READY_WAIT_MS)
     await this.redis.set(this.prefix + state, JSON.stringify({ ...record, createdAt: Date.now() }), 'EX', this.ttlSeconds)
     return state
-  }
-
-  /** The connection fails fast while down (no offline queue); just after start-up, wait briefly for it. */
-  private async ready (): Promise<void> {
-    if (this.redis.status === 'connecting' || this.redis.status === 'connect') await once(this.redis, 'ready', { signal: AbortSignal.timeout(READY_WAIT_MS) })
   }
 
   /** The record, once; undefined when unknown, expired or already used. */
   async consume (state: string): Promise<OAuthStateRecord | undefined> {
     if (!/^[A-Za-z0-9_-]{43}$/.test(state)) return undefined
-    await this.ready()
+    await firstConnect(this.redis, READY_WAIT_MS)
     const stored = await this.redis.getdel(this.prefix + state)
     return stored === null ? undefined : JSON.parse(stored) as OAuthStateRecord
   }

@@ -1,3 +1,4 @@
+import { once } from 'node:events'
 import { Redis, type RedisOptions } from 'ioredis'
 
 /**
@@ -39,5 +40,16 @@ function parseRedisUrl (raw: string): RedisOptions {
     ...(url.password === '' ? {} : { password: decodeURIComponent(url.password) }),
     ...(db === undefined || Number.isNaN(db) ? {} : { db }),
     ...(url.protocol === 'rediss:' ? { tls: {} } : {})
+  }
+}
+
+/**
+ * A fail-fast connection refuses commands until its first connect completes;
+ * just after start-up, wait for it (at most `timeoutMs`). Once it has been up,
+ * an outage still fails at once.
+ */
+export async function firstConnect (redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'wait' || redis.status === 'connecting' || redis.status === 'connect') {
+    await once(redis, 'ready', { signal: AbortSignal.timeout(timeoutMs) })
   }
 }

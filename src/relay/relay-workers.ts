@@ -2,12 +2,12 @@ import { UnrecoverableError, type Job } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { AppConfig, Config, DestinationConfig } from '../config/config.js'
-import { DeliveryError, IntegrityError, WebhookAuthError } from '../errors.js'
+import { DeliveryError, IntegrityError } from '../errors.js'
 import { statusClass, type RelayMetrics } from '../metrics/relay-metrics.js'
 import { queueName } from '../queue/queue-name.js'
 import { decodeBody, type RelayJobData } from '../queue/relay-job.js'
 import { WorkerGroup, workerOptions } from '../queue/worker-group.js'
-import { verifyZoomSignature } from '../zoom/signature.js'
+import { restoreSignature } from '../queue/stored-signature.js'
 import type { DestinationClient } from './destination-client.js'
 
 /** What a failed attempt leaves on the job (as its progress), for the dead-letter tools. */
@@ -47,15 +47,16 @@ export class RelayWorkers extends WorkerGroup {
   private async deliver (app: AppConfig, destination: DestinationConfig, job: Job<RelayJobData>): Promise<{ status: number }> {
     const { client, metrics, logger } = this.opts
     const labels = { app: app.name, destination: destination.name }
-    const { headers } = job.data
     const body = decodeBody(job.data)
     const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1)
 
+    let headers: Record<string, string>
     try {
-      verifyZoomSignature(headers['x-zm-signature'], headers['x-zm-request-timestamp'], body, { secretTokens: app.secretTokens })
+      const signature = restoreSignature(job.data.signatureSha256, job.data.headers['x-zm-request-timestamp'], body, app.secretTokens)
+      headers = { ...job.data.headers, 'x-zm-signature': signature, ...destination.headers }
     } catch (err) {
-      if (!(err instanceof WebhookAuthError)) throw err
-      const integrity = new IntegrityError(`Stored event ${job.id} no longer matches its signature (${err.reason}); not sending it.`)
+      if (!(err instanceof IntegrityError)) throw err
+      const integrity = new IntegrityError(`Stored event ${job.id} no longer matches its signature: ${err.message}; not sending it.`)
       logger.error({ ...labels, jobId: job.id, err: integrity }, 'stored event failed re-verification')
       metrics.deliveryAttempts.inc({ ...labels, outcome: 'integrity_error', status_class: 'none' })
       metrics.deadLettered.inc({ ...labels, reason: 'integrity_error' })
@@ -64,7 +65,7 @@ export class RelayWorkers extends WorkerGroup {
 
     const started = performance.now()
     try {
-      const { status } = await client.post(destination.url, body, { ...headers, ...destination.headers })
+      const { status } = await client.post(destination.url, body, headers)
       metrics.deliveryAttempts.inc({ ...labels, outcome: 'delivered', status_class: statusClass(status) })
       metrics.deliveryDuration.observe({ ...labels, outcome: 'delivered' }, (performance.now() - started) / 1000)
       const sentAt = Number(headers['x-zm-request-timestamp']) * 1000

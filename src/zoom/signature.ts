@@ -1,8 +1,12 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { WebhookAuthError } from '../errors.js'
 
-/** `v0=` followed by a hex HMAC-SHA256: 3 + 64 characters. */
-const SIGNATURE_PATTERN = /^v0=[0-9a-fA-F]{64}$/
+/**
+ * `v0=` followed by a lowercase hex HMAC-SHA256: 3 + 64 characters. Zoom
+ * sends lowercase (a hex digest); requiring it means the signature the worker
+ * recomputes is byte for byte the one Zoom sent.
+ */
+const SIGNATURE_PATTERN = /^v0=[0-9a-f]{64}$/
 const TIMESTAMP_PATTERN = /^\d{1,12}$/
 
 /**

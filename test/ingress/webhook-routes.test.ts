@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto'
+import { createHash, createHmac } from 'node:crypto'
 import { tempFile } from '../helpers/temp-file.js'
 import t, { type Test } from 'tap'
 import { request } from 'undici'
@@ -52,6 +52,7 @@ t.test('401 for every way a request can fail authentication, with the reason cou
     ['no signature', { ...good, 'x-zm-signature': '' }, 'signature_missing'],
     ['signature without v0=', { ...good, 'x-zm-signature': good['x-zm-signature']?.slice(3) ?? '' }, 'signature_malformed'],
     ['signature too short', { ...good, 'x-zm-signature': 'v0=abcdef' }, 'signature_malformed'],
+    ['signature in upper-case hex (Zoom sends lowercase)', { ...good, 'x-zm-signature': `v0=${good['x-zm-signature']?.slice(3).toUpperCase() ?? ''}` }, 'signature_malformed'],
     ['signature of another body', { ...good, 'x-zm-signature': zoomHeaders(SECRET, meetingCreated(2), now)['x-zm-signature'] ?? '' }, 'signature_mismatch'],
     ['signature by another secret', zoomHeaders('some-other-secret', body), 'signature_mismatch'],
     ['no timestamp', { ...good, 'x-zm-request-timestamp': '' }, 'timestamp_missing'],
@@ -106,9 +107,9 @@ t.test('url validation is answered locally with an independently computed token,
 
 t.test('during a secret rotation both tokens are accepted, and a challenge is answered with the one Zoom used', async t => {
   const { relay, queue } = await setup(t)
-  const body = meetingCreated(7)
-  t.equal((await post(relay.webhookUrl(), body, zoomHeaders(SECRET, body))).status, 200, 'current token')
-  t.equal((await post(relay.webhookUrl(), body, zoomHeaders(PREVIOUS_SECRET, body))).status, 200, 'previous token')
+  const [one, two] = [meetingCreated(7), meetingCreated(8)]
+  t.equal((await post(relay.webhookUrl(), one, zoomHeaders(SECRET, one))).status, 200, 'current token')
+  t.equal((await post(relay.webhookUrl(), two, zoomHeaders(PREVIOUS_SECRET, two))).status, 200, 'previous token')
   t.equal(await queue.count(), 2)
   const challenge = urlValidation('rotation-token')
   const answer = await post(relay.webhookUrl(), challenge, zoomHeaders(PREVIOUS_SECRET, challenge))
@@ -118,7 +119,7 @@ t.test('during a secret rotation both tokens are accepted, and a challenge is an
 t.test('an accepted event is stored with its exact bytes and only the allowed headers', async t => {
   const { relay, queue } = await setup(t)
   const body = meetingCreated(42)
-  const headers = {
+  const headers: Record<string, string> = {
     ...zoomHeaders(SECRET, body),
     authorization: 'Bearer secret-verification-token',
     clientid: 'zoom-client-id',
@@ -134,8 +135,10 @@ t.test('an accepted event is stored with its exact bytes and only the allowed he
   t.equal(job?.name, 'meeting.created')
   t.equal(job?.data.body, body)
   t.equal(job?.data.encoding, 'utf8')
-  t.same(Object.keys(job?.data.headers ?? {}).sort(), ['content-type', 'user-agent', 'x-zm-request-timestamp', 'x-zm-signature', 'x-zm-trackingid'])
+  t.same(Object.keys(job?.data.headers ?? {}).sort(), ['content-type', 'user-agent', 'x-zm-request-timestamp', 'x-zm-trackingid'])
+  t.equal(job?.data.signatureSha256, createHash('sha256').update(headers['x-zm-signature'] ?? '').digest('hex'), 'only a hash of the signature is stored')
   t.notMatch(JSON.stringify(job?.data), /secret-verification-token|zoom-client-id|session=abc|eDp5/, 'no credential reached Redis')
+  t.notOk(JSON.stringify(job?.data).includes((headers['x-zm-signature'] ?? '').slice(3)), 'the signature itself never reaches Redis')
 })
 
 t.test('400, 404, 413 and 415 are clear, counted, and leave the process healthy', async t => {

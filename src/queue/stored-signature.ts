@@ -1,0 +1,29 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { IntegrityError } from '../errors.js'
+import { zoomSignature } from '../zoom/signature.js'
+
+/**
+ * Redis never holds Zoom's signature, only its SHA-256: a dead letter, a queue
+ * UI or a Redis dump reveals nothing that could be replayed. The worker
+ * recomputes the signature from the Secret Token, the stored timestamp and the
+ * stored bytes — Zoom's lowercase hex HMAC, so identical to what Zoom sent — and
+ * sends it only when its hash matches: any change to the bytes since ingress
+ * is caught, as re-verifying the stored signature would.
+ */
+export function sealSignature (signature: string): string {
+  return createHash('sha256').update(signature).digest('hex')
+}
+
+/** The `x-zm-signature` to forward; throws `IntegrityError` when no configured token reproduces the sealed one. */
+export function restoreSignature (sealed: string, timestamp: string | undefined, body: Buffer, secretTokens: readonly string[]): string {
+  const expected = Buffer.from(sealed, 'hex')
+  let restored: string | undefined
+  for (const token of secretTokens) {
+    const candidate = zoomSignature(token, timestamp ?? '', body)
+    if (timingSafeEqual(createHash('sha256').update(candidate).digest(), expected) && restored === undefined) restored = candidate
+  }
+  if (restored === undefined || expected.length !== 32) {
+    throw new IntegrityError('the stored bytes no longer match the signature Zoom sent (or the Secret Token that signed it is no longer configured)')
+  }
+  return restored
+}

@@ -1,0 +1,82 @@
+import t, { type Test } from 'tap'
+import { request } from 'undici'
+import { metricValue, openQueue } from '../helpers/queue.js'
+import { startTestRedis } from '../helpers/redis-server.js'
+import { SECRET, startTestRelay } from '../helpers/relay.js'
+import { tempFile } from '../helpers/temp-file.js'
+import { meetingCreated, zoomHeaders } from '../helpers/zoom.js'
+
+async function post (url: string, body: string, secret = SECRET, timestamp?: number): Promise<{ status: number, body: unknown }> {
+  const res = await request(url, { method: 'POST', headers: zoomHeaders(secret, body, timestamp), body })
+  return { status: res.statusCode, body: await res.body.json() }
+}
+
+async function setup (t: Test, env: Record<string, string> = {}) {
+  const redis = await startTestRedis()
+  const relay = await startTestRelay({ redisUrl: redis.url, recallBaseUrl: 'http://127.0.0.1:9', role: 'web', env })
+  const { queue, close } = openQueue(redis.url)
+  t.teardown(async () => { await relay.close(); await close(); await redis.stop() })
+  return { redis, relay, queue }
+}
+
+t.test('the same bytes re-sent (Zoom retry, overlapping subscription) are stored once, answered 200 and counted', async t => {
+  const { redis, relay, queue } = await setup(t)
+  const body = meetingCreated(1)
+  const now = Math.floor(Date.now() / 1000)
+  t.same(await post(relay.webhookUrl(), body), { status: 200, body: { status: 'accepted' } })
+  // Zoom's retry carries a new timestamp and signature over the same body.
+  t.same(await post(relay.webhookUrl(), body, SECRET, now + 30), { status: 200, body: { status: 'duplicate' } })
+  t.same(await post(relay.webhookUrl(), body, SECRET, now + 60), { status: 200, body: { status: 'duplicate' } })
+  t.equal(await queue.count(), 1, 'stored once')
+  t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_webhooks_received_total', { outcome: 'duplicate', event: 'meeting.created' }), 2)
+  const keys = await redis.client().keys('zoom-relay:dedup:default:*')
+  t.equal(keys.length, 1)
+  const ttl = await redis.client().ttl(keys[0] ?? '')
+  t.ok(ttl > 7000 && ttl <= 7200, `remembered for the default 2 h window (ttl ${ttl} s)`)
+
+  t.equal((await post(relay.webhookUrl(), meetingCreated(2))).status, 200)
+  t.equal(await queue.count(), 2, 'different bytes are a different event')
+})
+
+t.test('an event answered 503 leaves no mark: Zoom\'s retry of it is stored', async t => {
+  const { redis, relay, queue } = await setup(t)
+  const body = meetingCreated(3)
+  await redis.kill()
+  t.equal((await post(relay.webhookUrl(), body)).status, 503)
+  await redis.start()
+  let answer
+  for (let i = 0; i < 200; i++) {
+    answer = await post(relay.webhookUrl(), body)
+    if (answer.status !== 503) break
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+  t.same(answer, { status: 200, body: { status: 'accepted' } }, 'the retry is stored, not taken for a duplicate')
+  t.equal(await queue.count(), 1)
+})
+
+t.test('per app: the same bytes for two apps are two events', async t => {
+  const file = tempFile(t, 'apps.yaml', `apps:
+  - { name: a, secretToken: sa, destinations: [{ type: http, url: "http://127.0.0.1:9/a" }] }
+  - { name: b, secretToken: sb, destinations: [{ type: http, url: "http://127.0.0.1:9/b" }] }
+`)
+  const { relay } = await setup(t, { CONFIG_FILE: file })
+  const body = meetingCreated(4)
+  t.same((await post(relay.webhookUrl('a'), body, 'sa')).body, { status: 'accepted' })
+  t.same((await post(relay.webhookUrl('b'), body, 'sb')).body, { status: 'accepted' })
+  t.same((await post(relay.webhookUrl('a'), body, 'sa')).body, { status: 'duplicate' })
+})
+
+t.test('DEDUP_WINDOW_SECONDS=0 turns it off; a short window expires', async t => {
+  const off = await setup(t, { DEDUP_WINDOW_SECONDS: '0' })
+  const body = meetingCreated(5)
+  t.same((await post(off.relay.webhookUrl(), body)).body, { status: 'accepted' })
+  t.same((await post(off.relay.webhookUrl(), body)).body, { status: 'accepted' })
+  t.equal(await off.queue.count(), 2)
+  t.same(await off.redis.client().keys('zoom-relay:dedup:*'), [])
+
+  const short = await setup(t, { DEDUP_WINDOW_SECONDS: '1' })
+  t.same((await post(short.relay.webhookUrl(), body)).body, { status: 'accepted' })
+  t.same((await post(short.relay.webhookUrl(), body)).body, { status: 'duplicate' })
+  await new Promise(resolve => setTimeout(resolve, 1200))
+  t.same((await post(short.relay.webhookUrl(), body)).body, { status: 'accepted' }, 'stored again after the window')
+})
