@@ -12,6 +12,7 @@ import { startEmbeddedRedis, type EmbeddedRedis } from '../queue/embedded-redis.
 import { DuplicateFilter } from '../queue/duplicate-filter.js'
 import { EventProducer } from '../queue/event-producer.js'
 import { createRedis } from '../queue/redis-connection.js'
+import { RedisDataWatch } from '../queue/redis-data-watch.js'
 import { durabilityWarnings, probeRedis } from '../queue/redis-probe.js'
 import { RelayQueues } from '../queue/relay-queues.js'
 import { DestinationClient } from '../relay/destination-client.js'
@@ -23,6 +24,8 @@ import { ProviderApis } from '../providers/provider-apis.js'
 
 /** Time a readiness probe waits for Redis. */
 const PROBE_TIMEOUT_MS = 1000
+/** How often every process checks that Redis still has its data. */
+const DATA_WATCH_INTERVAL_MS = 5000
 
 export interface RunningRelay {
   /** `http://host:port` of the webhook server (web and all roles). */
@@ -87,10 +90,24 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
     logger.info({ destinations: config.apps.flatMap(a => a.destinations.map(d => `${a.name}/${d.name}`)), retryHorizonHours: Math.round(retryHorizonMs(config.retry) / 360_000) / 10 }, 'relay workers started')
   }
 
+  const dataWatch = new RedisDataWatch(probe, {
+    prefix: config.redisPrefix,
+    onLoss: () => {
+      metrics.redisDataLosses.inc()
+      logger.error('Redis has lost its data (restarted without its AOF, flushed, or failed over to an empty replica): events stored before now and not yet delivered are gone. New events are stored as usual. Check the Redis persistence settings.')
+    }
+  })
+  void dataWatch.check()
+  const dataWatchTimer = setInterval(() => { void dataWatch.check() }, DATA_WATCH_INTERVAL_MS).unref()
+
   const checkReadiness = async (): Promise<ReadinessReport> => {
     const checks: Record<string, string> = { redis: await probeRedis(probe, PROBE_TIMEOUT_MS) }
     if (workers !== undefined) checks.workers = workers.isRunning() && (cleanups?.isRunning() ?? true) ? 'ok' : 'not running'
-    return { ready: Object.values(checks).every(c => c === 'ok'), checks }
+    if (checks.redis === 'ok') await dataWatch.check()
+    const report: ReadinessReport = { ready: Object.values(checks).every(c => c === 'ok'), checks }
+    const loss = dataWatch.loss
+    if (loss !== undefined) report.warnings = { redisData: `Redis lost its data; noticed at ${new Date(loss.noticedAt).toISOString()}` }
+    return report
   }
   metrics.readinessReader = async () => (await checkReadiness()).ready
 
@@ -120,6 +137,7 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
 
   const close = async (): Promise<void> => {
     closing ??= (async () => {
+      clearInterval(dataWatchTimer)
       // Ingress first: requests in flight still get their answer (and their enqueue).
       for (const server of servers) await server.close()
       await Promise.all([workers?.close(config.shutdownTimeoutMs), cleanups?.close(config.shutdownTimeoutMs)])

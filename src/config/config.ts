@@ -131,6 +131,13 @@ export interface Config {
   signatureToleranceSeconds: number
   /** Largest accepted webhook body. @defaultValue 1_048_576 (1 MiB) */
   bodyLimitBytes: number
+  /**
+   * A client must send its whole request (headers and body) within this; a
+   * slow or stalled one gets 408 and its connection closed. @defaultValue 10_000
+   */
+  httpRequestTimeoutMs: number
+  /** Open connections the webhook server accepts at once; more are refused. @defaultValue 10_000 */
+  httpMaxConnections: number
   /** Longest wait for Redis to accept an event before answering 503. @defaultValue 1500 */
   enqueueTimeoutMs: number
   /** Whole-request timeout of one delivery attempt. @defaultValue 10_000 */

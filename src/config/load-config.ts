@@ -54,6 +54,8 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>> = 
     logLevel: read.oneOf('LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], 'info'),
     signatureToleranceSeconds: read.integer('SIGNATURE_TOLERANCE_SECONDS', 300, 1, 86_400),
     bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),
+    httpRequestTimeoutMs: read.integer('HTTP_REQUEST_TIMEOUT_MS', 10_000, 100, 300_000),
+    httpMaxConnections: read.integer('HTTP_MAX_CONNECTIONS', 10_000, 1, 1_000_000),
     enqueueTimeoutMs: read.integer('ENQUEUE_TIMEOUT_MS', 1500, 50, 2500),
     deliveryTimeoutMs,
     deliveryConcurrency: read.integer('DELIVERY_CONCURRENCY', 16, 1, 1000),

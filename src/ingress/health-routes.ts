@@ -4,6 +4,8 @@ export interface ReadinessReport {
   ready: boolean
   /** One entry per check: `ok`, or what is wrong. */
   checks: Record<string, string>
+  /** Things an operator must know that do not stop this process from working (e.g. Redis lost its data). */
+  warnings?: Record<string, string>
 }
 
 export type ReadinessCheck = () => Promise<ReadinessReport>

@@ -24,15 +24,22 @@ export interface WebAppOptions {
 export function buildWebApp ({ config, producer, metrics, checkReadiness, logger, oauth }: WebAppOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    // A slow or stalled client cannot hold a connection for long: Zoom sends
-    // ≤ 1 MiB and needs an answer within 3 s anyway.
-    requestTimeout: 10_000,
+    // A slow or stalled client cannot pin the server: Zoom sends ≤ 1 MiB and
+    // needs an answer within 3 s anyway. Node checks these deadlines every
+    // `connectionsCheckingInterval` (30 s by default: far too coarse here).
+    requestTimeout: config.httpRequestTimeoutMs,
+    http: {
+      headersTimeout: config.httpRequestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, Math.ceil(config.httpRequestTimeoutMs / 2))
+    },
+    // Idle sockets: closed after 30 s without traffic; keep-alive outlives the usual 60 s load-balancer idle timeout.
     connectionTimeout: 30_000,
     keepAliveTimeout: 65_000,
     bodyLimit: config.bodyLimitBytes,
     // Routes are matched exactly: /zoom/webhook/ is not /zoom/webhook.
     return503OnClosing: true
   })
+  app.server.maxConnections = config.httpMaxConnections
   app.setErrorHandler(errorReply)
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'ZR_ROUTE_NOT_FOUND', message: `No route for ${request.method} ${request.url.split('?')[0] ?? ''}.` }))
   registerHealthRoutes(app, checkReadiness)

@@ -108,6 +108,12 @@ export class RelayMetrics {
     registers: [this.registry]
   })
 
+  readonly redisDataLosses = new Counter({
+    name: 'zoom_relay_redis_data_losses_total',
+    help: 'Times this process found that Redis had lost its data (restarted empty or flushed): undelivered events stored before are gone.',
+    registers: [this.registry]
+  })
+
   /** Set by the role that owns the queues; read from Redis at scrape time. */
   queueDepthReader: QueueDepthReader | undefined
 
