@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
+import { firstConnect } from './redis-connection.js'
 
 /** What the watch found the last time it looked. */
 export interface DataLoss {
@@ -35,6 +36,7 @@ export class RedisDataWatch {
   /** One look; errors (Redis down) are left to the readiness check, which reports them already. */
   async check (): Promise<void> {
     try {
+      await firstConnect(this.redis, 10_000)
       // NX: the first process after a (re)start or wipe writes the marker; the others adopt it.
       await this.redis.set(this.key, `${new Date().toISOString()} ${randomUUID()}`, 'NX')
       const current = await this.redis.get(this.key)

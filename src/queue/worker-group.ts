@@ -12,11 +12,14 @@ import { RELAY_BACKOFF } from './relay-queues.js'
  * only when it keeps killing workers.
  */
 export function workerOptions (config: Config, connection: Redis): WorkerOptions {
+  const lockDuration = lockDurationMs(config)
   return {
     connection,
     prefix: config.redisPrefix,
     concurrency: config.deliveryConcurrency,
-    lockDuration: Math.max(30_000, 2 * Math.max(config.deliveryTimeoutMs, config.providerApiTimeoutMs) + 5000),
+    lockDuration,
+    // Jobs of a worker that died are taken up again within about two lock durations.
+    stalledInterval: lockDuration,
     maxStalledCount: 10,
     settings: {
       // A destination's Retry-After (already bounded) wins over our own schedule.
@@ -26,6 +29,15 @@ export function workerOptions (config: Config, connection: Redis): WorkerOptions
       }
     }
   }
+}
+
+/**
+ * Twice the longest attempt (delivery or provider API call) plus 5 s: the
+ * worker renews the lock every half of it while the attempt runs, so even a
+ * renewal delayed by a busy event loop lands before the lock expires.
+ */
+export function lockDurationMs (config: Config): number {
+  return 2 * Math.max(config.deliveryTimeoutMs, config.providerApiTimeoutMs) + 5000
 }
 
 /** A set of workers started and stopped together, each logging its own errors. */
