@@ -264,7 +264,7 @@ export async function slowDestination (o: ScenarioOptions): Promise<ScenarioResu
   await other.start()
   const dir = mkdtempSync(join(tmpdir(), 'zr-chaos-'))
   const file = join(dir, 'apps.yaml')
-  const rig = await Rig.start({ behaviour: () => ({ status: 200, delayMs: 300 }), env: { CONFIG_FILE: file, DELIVERY_CONCURRENCY: '4' } })
+  const rig = await Rig.start({ behaviour: () => ({ status: 200, delayMs: 500 }), env: { CONFIG_FILE: file, DELIVERY_CONCURRENCY: '16' } })
   writeFileSync(file, `apps:
   - name: a
     secretToken: ${SECRET}
@@ -283,7 +283,7 @@ export async function slowDestination (o: ScenarioOptions): Promise<ScenarioResu
     const toB = new ZoomSender(SECRET, () => rig.alive(rig.webs).map(p => `${p.url}/zoom/webhook/b`))
     rig.onClose(async () => { await toA.close(); await toB.close() })
     await Promise.all([toA.send(o.events, { concurrency: 8, durationMs: o.durationMs }), toB.send(o.events, { concurrency: 8, first: 1_000_000, durationMs: o.durationMs })])
-    // The slow destination takes 300 ms per delivery, 4 at a time: it is far behind when the others are done.
+    // The slow destination takes 500 ms per delivery, 16 at a time: it is far behind when the others are done.
     const othersDone = async (): Promise<boolean> => [...toA.stats.acked].every(h => fast.delivered.has(h)) && [...toB.stats.acked].every(h => other.delivered.has(h))
     const deadline = Date.now() + o.drainMs
     while (!await othersDone() && Date.now() < deadline) await sleep(50)
