@@ -220,7 +220,6 @@ export async function redisWipe (o: ScenarioOptions): Promise<ScenarioResult> {
     await sending
     await rig.drain(after.stats.acked, o.drainMs)
     const errorLines = [web, worker].map(p => p.output().split('\n').filter(l => l.includes('"level":50')).length).reduce((a, b) => a + b, 0)
-    if (process.env.CHAOS_DEBUG !== undefined) process.stderr.write([web, worker].map(p => p.output()).join('\n'))
     // Only events acked after the wipe can be promised; the ones before it are what the wipe destroyed.
     const wiped = [...before.stats.acked].filter(h => (rig.sink.delivered.get(h) ?? 0) === 0).length
     return rig.result('redis-wipe', after, { wiped_before: wiped, loss_reported_by: reported, ready_after_wipe: warning.ready, readyz_warning: warning.warnings?.redisData !== undefined, error_log_lines: errorLines })
