@@ -68,6 +68,8 @@ export interface ApiRequest {
 export interface ForcedReply {
   method?: string
   pathIncludes?: string
+  /** Answer only after this long (longer than the client's timeout: no answer at all, as far as it knows). */
+  delayMs?: number
   status: number
   headers?: Record<string, string>
   body?: unknown
@@ -103,7 +105,10 @@ async function serve (apiKey: string, route: Route, extra?: (req: ApiRequest) =>
       const index = forced.findIndex(f => (f.method === undefined || f.method === request.method) && (f.pathIncludes === undefined || request.path.includes(f.pathIncludes)))
       if (index !== -1) {
         const [reply] = forced.splice(index, 1)
-        if (reply !== undefined) { send(reply.status, reply.body, reply.headers); return }
+        if (reply !== undefined) {
+          setTimeout(() => { if (!res.destroyed) send(reply.status, reply.body, reply.headers) }, reply.delayMs ?? 0)
+          return
+        }
       }
       if (req.headers.authorization !== `Token ${apiKey}`) { send(401, { detail: 'Invalid token.' }); return }
       const answer = route(request)

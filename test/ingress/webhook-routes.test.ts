@@ -84,6 +84,16 @@ t.test('SIGNATURE_TOLERANCE_SECONDS narrows the window', async t => {
   t.equal((await post(relay.webhookUrl(), body, zoomHeaders(SECRET, body, now - 5))).status, 200)
 })
 
+t.test('replay: a captured, accepted request re-sent after the window is refused', async t => {
+  const { relay, queue } = await setup(t, { SIGNATURE_TOLERANCE_SECONDS: '1' })
+  const body = meetingCreated(77)
+  const captured = zoomHeaders(SECRET, body)
+  t.equal((await post(relay.webhookUrl(), body, captured)).status, 200, 'the original is accepted')
+  await new Promise(resolve => setTimeout(resolve, 2100))
+  assertErrorShape(t, await post(relay.webhookUrl(), body, captured), 401, 'ZR_TIMESTAMP_OUT_OF_WINDOW')
+  t.equal(await queue.count(), 1)
+})
+
 t.test('url validation is answered locally with an independently computed token, never enqueued', async t => {
   const { relay, queue } = await setup(t)
   const plainToken = 'qgg8vlvZRS6UYooatFL8Aw'

@@ -209,3 +209,13 @@ t.test('Attendee: install without PKCE (Attendee exchanges the code itself), con
   t.match([...attendee.connections.values()][0], { zoom_user_id: ALICE.userId, zoom_account_id: ALICE.accountId })
   t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_oauth_connections_total', { provider: 'attendee', outcome: 'connected' }), 1)
 })
+
+t.test('a Recall API that does not answer within PROVIDER_API_TIMEOUT_MS: retried, then a clear error page', async t => {
+  const s = await setupRecall(t, { PROVIDER_API_TIMEOUT_MS: '300', PROVIDER_API_RETRIES: '1' })
+  s.recall.force({ method: 'POST', status: 201, delayMs: 2000 }, { method: 'POST', status: 201, delayMs: 2000 })
+  const failed = await connect(s)
+  t.equal(failed.status, 502)
+  t.match(failed.text, /Recall did not accept the connection \(no answer\)/)
+  t.equal(s.recall.requests.filter(r => r.method === 'POST').length, 2, 'one retry after the timeout')
+  t.ok(s.relay.logs.some(l => l.includes('timed out')), 'the log says it timed out')
+})
