@@ -9,7 +9,6 @@ import { buildWebApp, type WebAppOptions } from '../ingress/web-app.js'
 import { buildMetricsServer } from '../metrics/metrics-server.js'
 import { RelayMetrics } from '../metrics/relay-metrics.js'
 import { startEmbeddedRedis, type EmbeddedRedis } from '../queue/embedded-redis.js'
-import { DuplicateFilter } from '../queue/duplicate-filter.js'
 import { EventProducer } from '../queue/event-producer.js'
 import { createRedis } from '../queue/redis-connection.js'
 import { RedisDataWatch } from '../queue/redis-data-watch.js'
@@ -120,11 +119,7 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
       apis.push(oauthApis)
       oauth = { states: new OAuthStateStore(producerConnection, { prefix: config.redisPrefix, ttlSeconds: config.oauthStateTtlSeconds }), apis: oauthApis }
     }
-    const producer = new EventProducer(queues, {
-      timeoutMs: config.enqueueTimeoutMs,
-      duplicates: config.dedupWindowSeconds > 0 ? new DuplicateFilter(producerConnection, { prefix: config.redisPrefix, windowSeconds: config.dedupWindowSeconds }) : undefined,
-      onMarkFailed: err => { logger.warn({ message: err.message }, 'could not record an event for de-duplication; a re-send of it may be delivered twice') }
-    })
+    const producer = new EventProducer(queues, { timeoutMs: config.enqueueTimeoutMs, dedupWindowSeconds: config.dedupWindowSeconds })
     const web = buildWebApp({ config, producer, metrics, checkReadiness, logger, oauth })
     servers.push(web)
     webUrl = await web.listen({ host: config.host, port: config.port, listenTextResolver: () => '' })

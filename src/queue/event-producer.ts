@@ -1,7 +1,8 @@
+import { createHash, randomBytes } from 'node:crypto'
+import type { Job, JobsOptions } from 'bullmq'
 import type { CleanupJobData } from '../deauthorization/cleanup-job.js'
 import { EnqueueError } from '../errors.js'
 import type { RelayJobData } from './relay-job.js'
-import type { DuplicateFilter } from './duplicate-filter.js'
 import type { RelayQueues } from './relay-queues.js'
 
 /** What one accepted event became. */
@@ -18,41 +19,42 @@ export interface EnqueueResult {
 
 /**
  * Stores one verified event for every destination of its app that takes it
- * (and, for `app_deauthorized`, a clean-up job), unless the same bytes were
- * stored for the app within the de-duplication window. Resolves only once Redis has
+ * (and, for `app_deauthorized`, a clean-up job). Resolves only once Redis has
  * accepted every job; rejects with `EnqueueError` (→ 503, Zoom retries) when
  * Redis refuses or does not answer within `timeoutMs`.
  * A job that Redis stored after the timeout fired is delivered anyway: the
  * retry Zoom sends then is a duplicate, which at-least-once allows.
+ *
+ * De-duplication is BullMQ's own, inside the script that adds the job: the
+ * body's SHA-256 is the job's deduplication id for `dedupWindowSeconds`. Mark
+ * and job are written in one atomic step, so a request answered 503 leaves no
+ * mark, and Zoom's retry of it is stored normally.
  */
 export class EventProducer {
   private readonly queues: RelayQueues
   private readonly timeoutMs: number
-  private readonly duplicates: DuplicateFilter | undefined
-  private readonly onMarkFailed: (err: Error) => void
+  private readonly dedupWindowMs: number
 
-  constructor (queues: RelayQueues, opts: { timeoutMs: number, duplicates?: DuplicateFilter, onMarkFailed?: (err: Error) => void }) {
+  constructor (queues: RelayQueues, opts: { timeoutMs: number, dedupWindowSeconds: number }) {
     this.queues = queues
     this.timeoutMs = opts.timeoutMs
-    this.duplicates = opts.duplicates
-    this.onMarkFailed = opts.onMarkFailed ?? (() => {})
+    this.dedupWindowMs = opts.dedupWindowSeconds * 1000
   }
 
   async enqueue (appName: string, body: Buffer, data: RelayJobData, cleanup?: Omit<CleanupJobData, 'receivedAt'>): Promise<EnqueueResult> {
     const { targets, skipped } = this.queues.forEvent(appName, data.event)
-    const dedupKey = this.duplicates?.key(appName, body)
-    const stored = await this.withinTimeout(async () => {
-      if (dedupKey !== undefined && await this.duplicates?.seen(dedupKey) === true) return false
-      const cleanupQueue = cleanup === undefined ? undefined : this.queues.cleanupQueue(appName)
-      const adds: Array<Promise<unknown>> = targets.map(async ({ queue }) => await queue.add(data.event, data))
-      if (cleanupQueue !== undefined && cleanup !== undefined) adds.push(cleanupQueue.add('app_deauthorized', { ...cleanup, receivedAt: data.receivedAt }))
-      await Promise.all(adds)
-      return true
-    })
-    if (!stored) return { duplicate: true, stored: 0, skipped: [], cleanup: false }
-    // Marked only once stored; not awaited: a lost mark costs at most a duplicate.
-    if (dedupKey !== undefined) this.duplicates?.remember(dedupKey).catch(this.onMarkFailed)
-    return { duplicate: false, stored: targets.length, skipped, cleanup: cleanup !== undefined && this.queues.cleanupQueue(appName) !== undefined }
+    const cleanupQueue = cleanup === undefined ? undefined : this.queues.cleanupQueue(appName)
+    // 128 bits of the body's SHA-256: collisions are out of reach, and it is stored three times per job.
+    const dedupId = this.dedupWindowMs > 0 ? createHash('sha256').update(body).digest().subarray(0, 16).toString('base64url') : undefined
+    // Our own job id (96 random bits, short: it is stored several times per job):
+    // BullMQ answers with the earlier job's id when it de-duplicates.
+    const options = (): JobsOptions => dedupId === undefined ? {} : { jobId: randomBytes(12).toString('base64url'), deduplication: { id: dedupId, ttl: this.dedupWindowMs } }
+    const added = await this.withinTimeout(async () => await Promise.all([
+      ...targets.map(async ({ queue }) => await isNew(queue.add(data.event, data, options()))),
+      ...(cleanupQueue !== undefined && cleanup !== undefined ? [isNew(cleanupQueue.add('app_deauthorized', { ...cleanup, receivedAt: data.receivedAt }, options()))] : [])
+    ]))
+    if (added.length > 0 && added.every(isAdded => !isAdded)) return { duplicate: true, stored: 0, skipped: [], cleanup: false }
+    return { duplicate: false, stored: targets.length, skipped, cleanup: cleanupQueue !== undefined }
   }
 
   private async withinTimeout<T> (work: () => Promise<T>): Promise<T> {
@@ -69,4 +71,10 @@ export class EventProducer {
       clearTimeout(timer)
     }
   }
+}
+
+/** Whether `add` created the job (true) or BullMQ de-duplicated it onto an earlier one (false). */
+async function isNew (add: Promise<Job>): Promise<boolean> {
+  const job = await add
+  return job.opts.jobId === undefined || job.id === job.opts.jobId
 }

@@ -13,7 +13,7 @@ export interface RelayJobData {
   encoding: 'utf8' | 'base64'
   /** Lower-case header names to forward, as Zoom sent them, without `x-zm-signature`. */
   headers: Record<string, string>
-  /** SHA-256 (hex) of Zoom's `x-zm-signature`; the worker recomputes the signature itself (see stored-signature.ts). */
+  /** SHA-256 (base64url) of Zoom's `x-zm-signature`; the worker recomputes the signature itself (see stored-signature.ts). */
   signatureSha256: string
   /** Zoom event name, e.g. `meeting.created`. */
   event: string

@@ -19,13 +19,15 @@ export interface DestinationQueue {
 /** The job states reported as queue depth; `failed` is the dead-letter set. */
 export const DEPTH_STATES = ['waiting', 'active', 'delayed', 'failed'] as const
 
-/** Retries, trimming and dead-letter retention shared by every queue. */
+/**
+ * Retries, stored with every job. Trimming of completed jobs and dead-letter
+ * retention are the workers' options instead (see worker-group.ts): the same
+ * for every job, so not repeated in each job's hash in Redis.
+ */
 export function defaultJobOptions (config: Config): DefaultJobOptions {
   return {
     attempts: config.retry.attempts,
-    backoff: { type: RELAY_BACKOFF },
-    removeOnComplete: { count: config.completedJobsKept },
-    removeOnFail: { age: config.deadLetterRetentionSeconds }
+    backoff: { type: RELAY_BACKOFF }
   }
 }
 

@@ -11,12 +11,12 @@ import { zoomSignature } from '../zoom/signature.js'
  * is caught, as re-verifying the stored signature would.
  */
 export function sealSignature (signature: string): string {
-  return createHash('sha256').update(signature).digest('hex')
+  return createHash('sha256').update(signature).digest('base64url')
 }
 
 /** The `x-zm-signature` to forward; throws `IntegrityError` when no configured token reproduces the sealed one. */
 export function restoreSignature (sealed: string, timestamp: string | undefined, body: Buffer, secretTokens: readonly string[]): string {
-  const expected = Buffer.from(sealed, 'hex')
+  const expected = Buffer.from(sealed, 'base64url')
   let restored: string | undefined
   for (const token of secretTokens) {
     const candidate = zoomSignature(token, timestamp ?? '', body)

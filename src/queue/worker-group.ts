@@ -21,6 +21,8 @@ export function workerOptions (config: Config, connection: Redis): WorkerOptions
     // Jobs of a worker that died are taken up again within about two lock durations.
     stalledInterval: lockDuration,
     maxStalledCount: 10,
+    removeOnComplete: { count: config.completedJobsKept },
+    removeOnFail: { age: config.deadLetterRetentionSeconds },
     settings: {
       // A destination's Retry-After (already bounded) wins over our own schedule.
       backoffStrategy: (attemptsMade: number, type?: string, err?: Error) => {

@@ -146,7 +146,7 @@ t.test('an accepted event is stored with its exact bytes and only the allowed he
   t.equal(job?.data.body, body)
   t.equal(job?.data.encoding, 'utf8')
   t.same(Object.keys(job?.data.headers ?? {}).sort(), ['content-type', 'user-agent', 'x-zm-request-timestamp', 'x-zm-trackingid'])
-  t.equal(job?.data.signatureSha256, createHash('sha256').update(headers['x-zm-signature'] ?? '').digest('hex'), 'only a hash of the signature is stored')
+  t.equal(job?.data.signatureSha256, createHash('sha256').update(headers['x-zm-signature'] ?? '').digest('base64url'), 'only a hash of the signature is stored')
   t.notMatch(JSON.stringify(job?.data), /secret-verification-token|zoom-client-id|session=abc|eDp5/, 'no credential reached Redis')
   t.notOk(JSON.stringify(job?.data).includes((headers['x-zm-signature'] ?? '').slice(3)), 'the signature itself never reaches Redis')
 })

@@ -1,0 +1,32 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+/**
+ * The destination for the relay figures: counts POSTs (answering 200, or 503
+ * while "down"), remembers when the first and the last arrived.
+ * `GET /stats` reads them, `POST /mode/up|down` switches, `POST /reset` clears.
+ */
+let count = 0
+let first = 0
+let last = 0
+let down = false
+const server = createServer((req, res) => {
+  if (req.method === 'GET' && req.url === '/stats') { res.end(JSON.stringify({ count, first, last })); return }
+  if (req.url === '/mode/down') { down = true; res.end(); return }
+  if (req.url === '/mode/up') { down = false; res.end(); return }
+  if (req.url === '/reset') { count = 0; first = 0; last = 0; res.end(); return }
+  req.on('data', () => {})
+  req.on('end', () => {
+    if (down) { res.writeHead(503).end(); return }
+    const now = performance.now() + performance.timeOrigin
+    if (count === 0) first = now
+    last = now
+    count++
+    res.writeHead(200).end()
+  })
+})
+server.keepAliveTimeout = 10_000
+server.listen(0, '127.0.0.1', () => {
+  process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })}\n`)
+})
+process.on('SIGTERM', () => { server.closeAllConnections(); server.close(() => process.exit(0)) })
