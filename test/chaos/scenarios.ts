@@ -82,6 +82,20 @@ class Rig {
     return list.filter(p => p.child.exitCode === null && p.child.signalCode === null)
   }
 
+  /** SIGKILLs a process of `role` (the `pick`-th alive) `o.faults` times during the traffic, replacing it each time. */
+  async killRepeatedly (role: 'web' | 'worker', o: ScenarioOptions, pick: (kills: number) => number): Promise<number> {
+    let kills = 0
+    while (kills < o.faults) {
+      await sleep(o.durationMs / (o.faults + 1))
+      const victim = this.alive(role === 'web' ? this.webs : this.workers)[pick(kills)]
+      if (victim === undefined) continue
+      await victim.kill('SIGKILL')
+      kills++
+      await this.process(role)
+    }
+    return kills
+  }
+
   /** Waits until every acked body reached the destination (or `timeoutMs` passed). */
   async drain (acked: Set<string>, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs
@@ -129,15 +143,7 @@ export async function workerKill (o: ScenarioOptions): Promise<ScenarioResult> {
     const sender = new ZoomSender(SECRET, () => rig.alive(rig.webs).map(webhook))
     rig.onClose(async () => { await sender.close() })
     const sending = sender.send(o.events, { concurrency: 16, durationMs: o.durationMs })
-    let kills = 0
-    while (kills < o.faults) {
-      await sleep(o.durationMs / (o.faults + 1))
-      const victim = rig.alive(rig.workers)[kills % 2]
-      if (victim === undefined) continue
-      await victim.kill('SIGKILL')
-      kills++
-      await rig.process('worker')
-    }
+    const kills = await rig.killRepeatedly('worker', o, kills => kills % 2)
     await sending
     await rig.drain(sender.stats.acked, o.drainMs)
     return rig.result('worker-kill', sender, { kills })
@@ -151,15 +157,7 @@ export async function webKill (o: ScenarioOptions): Promise<ScenarioResult> {
     const sender = new ZoomSender(SECRET, () => rig.alive(rig.webs).map(webhook))
     rig.onClose(async () => { await sender.close() })
     const sending = sender.send(o.events, { concurrency: 16, durationMs: o.durationMs })
-    let kills = 0
-    while (kills < o.faults) {
-      await sleep(o.durationMs / (o.faults + 1))
-      const victim = rig.alive(rig.webs)[0]
-      if (victim === undefined) continue
-      await victim.kill('SIGKILL')
-      kills++
-      await rig.process('web')
-    }
+    const kills = await rig.killRepeatedly('web', o, () => 0)
     await sending
     await rig.drain(sender.stats.acked, o.drainMs)
     return rig.result('web-kill', sender, { kills, resent: [...sender.stats.refused.values()].reduce((a, b) => a + b, 0) })
