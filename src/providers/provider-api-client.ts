@@ -22,6 +22,8 @@ export interface ProviderApiClientOptions {
   retryAfterMaxMs?: number
   /** First retry delay, doubled each time. @defaultValue 500 */
   retryBaseDelayMs?: number
+  /** How a pause between attempts is taken; injectable so tests can check the delays without waiting. @defaultValue timers/promises `setTimeout` */
+  sleep?: (ms: number) => Promise<unknown>
 }
 
 const MAX_RESPONSE_BYTES = 4 * 1_048_576
@@ -38,7 +40,7 @@ export class ProviderApiClient {
   private readonly dispatcher: Dispatcher
 
   constructor (opts: ProviderApiClientOptions) {
-    this.opts = { retryAfterMaxMs: 30_000, retryBaseDelayMs: 500, ...opts }
+    this.opts = { retryAfterMaxMs: 30_000, retryBaseDelayMs: 500, sleep, ...opts }
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '')
     this.dispatcher = new Agent({ maxResponseSize: MAX_RESPONSE_BYTES, keepAliveTimeout: 10_000 })
   }
@@ -63,7 +65,7 @@ export class ProviderApiClient {
         failure = new ProviderApiError(`${what} failed: ${describeNetworkError(err)}`, { retryable: true, cause: err })
       }
       if (attempt >= retry.attempts) throw failure
-      await sleep(failure.retryAfterMs ?? backoffDelay(attempt, retry))
+      await this.opts.sleep(failure.retryAfterMs ?? backoffDelay(attempt, retry))
     }
   }
 

@@ -140,10 +140,8 @@ t.test('conflict: an existing credential for the Zoom account is deleted and the
 t.test('429 with Retry-After and a 503 are retried; a persistent 500 ends on an error page without secrets in the log', async t => {
   const s = await setupRecall(t, { PROVIDER_API_RETRIES: '2' })
   s.recall.force({ method: 'POST', status: 429, headers: { 'retry-after': '1' }, body: { detail: 'Request was throttled.' } }, { method: 'POST', status: 503 })
-  const started = Date.now()
   const done = await connect(s)
-  t.equal(done.status, 200, 'connected after 429 and 503')
-  t.ok(Date.now() - started >= 900, 'Retry-After was honoured')
+  t.equal(done.status, 200, 'connected after 429 and 503 (the delays are checked in test/providers)')
   t.equal(s.recall.requests.filter(r => r.method === 'POST').length, 3)
 
   const failing = { method: 'POST', status: 500, body: { detail: 'boom' } }
