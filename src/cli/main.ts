@@ -4,10 +4,14 @@ import { loadConfig } from '../config/load-config.js'
 import { ConfigError, ProviderApiError } from '../errors.js'
 import { createLogger } from '../logger.js'
 import { CliError, EXIT } from './cli-error.js'
+import { deadLettersCommand } from './commands/dead-letters.js'
 import { ATTENDEE_CONNECTIONS, RECALL_CREDENTIALS, runProviderRecords } from './commands/provider-records.js'
+import { statusCommand } from './commands/status.js'
 import { runRelay } from './run-relay.js'
 
 const USAGE = `Usage: zoom-relay [web|worker|all]
+       zoom-relay status [--json]
+       zoom-relay dead-letters <list|replay|purge> [filters] [options]
        zoom-relay recall credentials <list|show|delete> [options]
        zoom-relay attendee connections <list|show|delete> [options]
 
@@ -17,6 +21,10 @@ Roles:
   all     webhook server and relay workers in one process (default; what npm start runs)
   web     webhook server only: verifies, stores in Redis, answers Zoom
   worker  relay workers only: deliver stored events with retries
+
+Operator commands (read the relay's Redis; --help on each):
+  status                 queues, dead letters, last delivery and last URL validation per app and destination
+  dead-letters           list, replay or purge what destinations rejected or ran out of attempts
 
 Support commands (use the app's configured API key; --help on each):
   recall credentials     Recall Zoom OAuth Credentials
@@ -29,6 +37,8 @@ const ROLES: readonly Role[] = ['web', 'worker', 'all']
 
 /** Commands other than the roles: `<group> <noun>` → handler. */
 const COMMANDS: Record<string, (args: string[], config: Config, out: (text: string) => void) => Promise<number>> = {
+  status: statusCommand,
+  'dead-letters': deadLettersCommand,
   'recall credentials': async (args, config, out) => await runProviderRecords(RECALL_CREDENTIALS, args, config, out),
   'attendee connections': async (args, config, out) => await runProviderRecords(ATTENDEE_CONNECTIONS, args, config, out)
 }
@@ -39,7 +49,9 @@ async function main (argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`)
     return EXIT.ok
   }
-  const subcommand = COMMANDS[`${command} ${rest[0] ?? ''}`]
+  // One-word commands (`status`, `dead-letters`) and two-word ones (`recall credentials`).
+  const twoWords = COMMANDS[`${command} ${rest[0] ?? ''}`]
+  const subcommand = twoWords ?? COMMANDS[command]
   if (subcommand === undefined && (!ROLES.includes(command as Role) || rest.length > 0)) {
     process.stderr.write(`zoom-relay: unknown command "${argv.join(' ')}"\n\n${USAGE}\n`)
     return EXIT.usage
@@ -53,7 +65,7 @@ async function main (argv: string[]): Promise<number> {
     process.stderr.write(`zoom-relay: ${err.message}\n`)
     return EXIT.config
   }
-  if (subcommand !== undefined) return await runCommand(subcommand, rest.slice(1), config)
+  if (subcommand !== undefined) return await runCommand(subcommand, twoWords === undefined ? rest : rest.slice(1), config)
 
   const logger = createLogger(config.logLevel)
   const relay = await runRelay(command as Role, config, logger)

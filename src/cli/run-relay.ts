@@ -20,6 +20,7 @@ import { retryHorizonMs } from '../relay/retry-policy.js'
 import { CleanupWorkers } from '../deauthorization/cleanup-workers.js'
 import { OAuthStateStore } from '../oauth/oauth-state-store.js'
 import { ProviderApis } from '../providers/provider-apis.js'
+import { validationKey } from '../operations/relay-status.js'
 
 /** Time a readiness probe waits for Redis. */
 const PROBE_TIMEOUT_MS = 1000
@@ -120,7 +121,11 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
       oauth = { states: new OAuthStateStore(producerConnection, { prefix: config.redisPrefix, ttlSeconds: config.oauthStateTtlSeconds }), apis: oauthApis }
     }
     const producer = new EventProducer(queues, { timeoutMs: config.enqueueTimeoutMs, dedupWindowSeconds: config.dedupWindowSeconds })
-    const web = buildWebApp({ config, producer, metrics, checkReadiness, logger, oauth })
+    const onUrlValidation = (app: string): void => {
+      // Best effort: the metric already has it; this is for `zoom-relay status` across processes.
+      producerConnection.hset(validationKey(config.redisPrefix), app, String(Date.now())).catch((err: Error) => { logger.warn({ app, message: err.message }, 'could not record the URL validation in Redis') })
+    }
+    const web = buildWebApp({ config, producer, metrics, checkReadiness, logger, oauth, onUrlValidation })
     servers.push(web)
     webUrl = await web.listen({ host: config.host, port: config.port, listenTextResolver: () => '' })
     logger.info({ url: webUrl, routes: config.apps.map(a => a.path) }, 'webhook server listening')

@@ -16,12 +16,14 @@ export interface WebAppOptions {
   metrics: RelayMetrics
   checkReadiness: ReadinessCheck
   logger: Logger
+  /** See WebhookRouteOptions.onUrlValidation. */
+  onUrlValidation?: (app: string) => void
   /** The Zoom OAuth connect routes, when some app configures them. */
   oauth?: { states: OAuthStateStore, apis: ProviderApis }
 }
 
 /** The public HTTP server: Zoom's webhook routes plus `/healthz` and `/readyz`. */
-export function buildWebApp ({ config, producer, metrics, checkReadiness, logger, oauth }: WebAppOptions): FastifyInstance {
+export function buildWebApp ({ config, producer, metrics, checkReadiness, logger, oauth, onUrlValidation }: WebAppOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // A slow or stalled client cannot pin the server: Zoom sends ≤ 1 MiB and
@@ -48,7 +50,8 @@ export function buildWebApp ({ config, producer, metrics, checkReadiness, logger
     producer,
     metrics,
     signatureToleranceSeconds: config.signatureToleranceSeconds,
-    bodyLimitBytes: config.bodyLimitBytes
+    bodyLimitBytes: config.bodyLimitBytes,
+    onUrlValidation
   })
   if (oauth !== undefined) app.register(oauthRoutes, { apps: config.apps, states: oauth.states, apis: oauth.apis, metrics })
   return app

@@ -17,6 +17,8 @@ export interface WebhookRouteOptions {
   metrics: RelayMetrics
   signatureToleranceSeconds: number
   bodyLimitBytes: number
+  /** Records an answered URL validation where every process can read it (the `status` command). */
+  onUrlValidation?: (app: string) => void
 }
 
 /** Per-request facts the error handler and the ack timer need. */
@@ -83,6 +85,7 @@ export async function webhookRoutes (app: FastifyInstance, opts: WebhookRouteOpt
       }
       metrics.webhooksReceived.inc({ app: zoomApp.name, event: URL_VALIDATION_EVENT, outcome: 'challenge', reason: '' })
       metrics.lastUrlValidation.set({ app: zoomApp.name }, Date.now() / 1000)
+      opts.onUrlValidation?.(zoomApp.name)
       // Answer with the token Zoom signed with: during a rotation that may be the previous one.
       return challengeResponse(zoomApp.secretTokens[tokenIndex] as string, envelope.plainToken)
     }

@@ -1,0 +1,127 @@
+import { createInterface } from 'node:readline/promises'
+import { parseArgs } from 'node:util'
+import type { Config } from '../../config/config.js'
+import { DeadLetters, type DeadLetter, type DeadLetterFilters } from '../../operations/dead-letters.js'
+import { EXIT, usageError } from '../cli-error.js'
+import { formatRows } from '../output.js'
+import { openRelayQueues } from './relay-connection.js'
+
+export const DEAD_LETTERS_USAGE = `Usage: zoom-relay dead-letters <list|replay|purge> [filters] [options]
+
+Events a destination rejected or that ran out of attempts (BullMQ's failed sets).
+
+  list                   show them (newest first)
+  replay [<id>...]       send them again: original bytes and headers, fresh attempts, normal retry path
+  purge                  delete them (asks first unless --yes)
+
+Filters (all given must match):
+  --app NAME  --destination NAME  --event meeting.created  --meeting <Zoom meeting id or uuid>
+  --account <Zoom account id>  --status <last HTTP status>
+  --since, --until       received at/after, before: an ISO time (2026-11-24T09:00:00Z) or an age (30m, 6h, 2d)
+  --limit N              at most N, newest first
+
+Options:
+  --json                 JSON instead of a table
+  --dry-run              (replay) show what would be sent, send nothing
+  --yes                  (purge) do not ask
+  -h, --help
+
+Exit codes: 0 done, 1 Redis unreachable, 64 bad usage (or purge without --yes when not interactive), 78 bad configuration.`
+
+const COLUMNS = ['id', 'app', 'destination', 'event', 'meeting', 'receivedAt', 'attempts', 'lastStatus', 'lastError']
+
+export async function deadLettersCommand (args: string[], config: Config, out: (text: string) => void): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      app: { type: 'string' },
+      destination: { type: 'string' },
+      event: { type: 'string' },
+      meeting: { type: 'string' },
+      account: { type: 'string' },
+      status: { type: 'string' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      limit: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'dry-run': { type: 'boolean', default: false },
+      yes: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false }
+    }
+  })
+  if (values.help) { out(`${DEAD_LETTERS_USAGE}\n`); return EXIT.ok }
+  const [action, ...ids] = positionals
+  if (action !== 'list' && action !== 'replay' && action !== 'purge') throw usageError(`unknown action "${action ?? ''}"; use list, replay or purge.`)
+  if (ids.length > 0 && action !== 'replay') throw usageError(`${action} takes filters, not ids.`)
+  const filters: DeadLetterFilters = {
+    app: values.app,
+    destination: values.destination,
+    event: values.event,
+    meeting: values.meeting,
+    account: values.account,
+    status: values.status === undefined ? undefined : wholeNumber('--status', values.status),
+    since: values.since === undefined ? undefined : pointInTime('--since', values.since),
+    until: values.until === undefined ? undefined : pointInTime('--until', values.until),
+    limit: values.limit === undefined ? undefined : wholeNumber('--limit', values.limit),
+    ids: ids.length > 0 ? ids : undefined
+  }
+  const unknownApp = filters.app !== undefined && !config.apps.some(a => a.name === filters.app)
+  if (unknownApp) throw usageError(`--app ${filters.app ?? ''}: no such app (configured: ${config.apps.map(a => a.name).join(', ')}).`)
+
+  const { queues, close } = await openRelayQueues(config)
+  try {
+    const deadLetters = new DeadLetters(queues)
+    const show = (rows: DeadLetter[]): void => {
+      out(formatRows(values.json ? rows : rows.map(r => ({ ...r, lastError: r.lastError.slice(0, 60) })), COLUMNS, values.json))
+    }
+    if (action === 'list') {
+      show(await deadLetters.list(filters))
+      return EXIT.ok
+    }
+    if (action === 'replay') {
+      const replayed = await deadLetters.replay(filters, values['dry-run'])
+      if (values.json) out(`${JSON.stringify({ dryRun: values['dry-run'], replayed: replayed.length, jobs: replayed }, null, 2)}\n`)
+      else { show(replayed); out(`${values['dry-run'] ? 'would replay' : 'replayed'} ${replayed.length}\n`) }
+      return EXIT.ok
+    }
+    const matching = await deadLetters.list(filters)
+    if (matching.length > 0 && !values.yes && !await confirm(`Purge ${matching.length} dead letter${matching.length === 1 ? '' : 's'}? [y/N] `)) {
+      out('nothing purged\n')
+      return EXIT.ok
+    }
+    // The same filters, applied again: what was shown is what is deleted (plus any that failed since).
+    const purged = await deadLetters.purge(filters)
+    if (values.json) out(`${JSON.stringify({ purged: purged.length }, null, 2)}\n`)
+    else out(`purged ${purged.length}\n`)
+    return EXIT.ok
+  } finally {
+    await close()
+  }
+}
+
+async function confirm (question: string): Promise<boolean> {
+  if (process.stdin.isTTY !== true) throw usageError('purge asks for confirmation; pass --yes when not at a terminal.')
+  const rl = createInterface({ input: process.stdin, output: process.stderr })
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim())
+  } finally {
+    rl.close()
+  }
+}
+
+function wholeNumber (flag: string, raw: string): number {
+  if (!/^\d+$/.test(raw)) throw usageError(`${flag} must be a whole number, not "${raw}".`)
+  return Number(raw)
+}
+
+const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/** An ISO time, or an age like `30m` / `6h` / `2d` before now. */
+export function pointInTime (flag: string, raw: string, now = Date.now()): number {
+  const age = /^(\d+)([smhd])$/.exec(raw)
+  if (age !== null) return now - Number(age[1]) * (UNITS[age[2] as string] ?? 0)
+  const at = Date.parse(raw)
+  if (Number.isNaN(at)) throw usageError(`${flag} must be an ISO time (2026-11-24T09:00:00Z) or an age (30m, 6h, 2d), not "${raw}".`)
+  return at
+}

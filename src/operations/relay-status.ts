@@ -1,0 +1,59 @@
+import type { Redis } from 'ioredis'
+import type { Config } from '../config/config.js'
+import type { RelayQueues } from '../queue/relay-queues.js'
+
+/** Zoom re-validates every endpoint every 72 hours; an endpoint that fails stops getting events. */
+export const REVALIDATION_PERIOD_MS = 72 * 3600 * 1000
+
+export interface DestinationStatus {
+  app: string
+  destination: string
+  waiting: number
+  active: number
+  delayed: number
+  deadLettered: number
+  /** Age of the oldest waiting event, ms; null when none waits. */
+  oldestWaitingMs: number | null
+  /** When the last delivery succeeded (ISO); null when none is on record. */
+  lastDelivery: string | null
+}
+
+export interface AppStatus {
+  app: string
+  /** Last URL validation any web process answered (ISO); null when none is on record. */
+  lastUrlValidation: string | null
+  /** Time left until Zoom's 72 h re-validation is overdue, ms (negative: overdue); null without a validation. */
+  revalidationDueInMs: number | null
+}
+
+/** Where the web role records the last answered URL validation per app (a hash: app → epoch ms). */
+export function validationKey (prefix: string): string {
+  return `${prefix}:url-validations`
+}
+
+/** The `status` command's figures, read from Redis. */
+export async function relayStatus (config: Config, queues: RelayQueues, redis: Redis, now = Date.now()): Promise<{ apps: AppStatus[], destinations: DestinationStatus[] }> {
+  const validations = await redis.hgetall(validationKey(config.redisPrefix))
+  const apps = config.apps.map(app => {
+    const at = Number(validations[app.name] ?? Number.NaN)
+    return Number.isNaN(at)
+      ? { app: app.name, lastUrlValidation: null, revalidationDueInMs: null }
+      : { app: app.name, lastUrlValidation: new Date(at).toISOString(), revalidationDueInMs: at + REVALIDATION_PERIOD_MS - now }
+  })
+  const destinations = await Promise.all(queues.all().map(async ({ app, destination, queue }) => {
+    const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed')
+    const [oldest] = await queue.getJobs(['wait'], 0, 0, true)
+    const [latest] = await queue.getJobs(['completed'], 0, 0, false)
+    return {
+      app: app.name,
+      destination: destination.name,
+      waiting: counts.waiting ?? 0,
+      active: counts.active ?? 0,
+      delayed: counts.delayed ?? 0,
+      deadLettered: counts.failed ?? 0,
+      oldestWaitingMs: oldest === undefined ? null : Math.max(0, now - oldest.data.receivedAt),
+      lastDelivery: latest?.finishedOn === undefined ? null : new Date(latest.finishedOn).toISOString()
+    }
+  }))
+  return { apps, destinations }
+}
