@@ -72,6 +72,7 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
   const queues = new RelayQueues(config, producerConnection)
   const apis: ProviderApis[] = []
   metrics.queueDepthReader = queues.depth
+  metrics.validationReader = async () => Object.fromEntries(Object.entries(await probe.hgetall(validationKey(config.redisPrefix))).map(([app, ms]) => [app, Number(ms)]))
   void warnAboutDurability(probe, logger)
 
   let workers: RelayWorkers | undefined

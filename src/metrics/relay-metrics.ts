@@ -6,7 +6,7 @@ const DELIVERY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
 /** From sub-second to Zoom's whole retry horizon and our ~24 h backoff. */
 const END_TO_END_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 24 * 3600, 48 * 3600]
 
-export type QueueDepthReader = () => Promise<Array<{ app: string, destination: string, counts: Record<string, number> }>>
+export type QueueDepthReader = () => Promise<Array<{ app: string, destination: string, counts: Record<string, number>, oldestWaitingMs?: number | null }>>
 
 /** Event names are verified Zoom input, but only names of Zoom's shape become labels. */
 const EVENT_LABEL = /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$/
@@ -125,8 +125,9 @@ export class RelayMetrics {
     collect: async () => {
       if (this.queueDepthReader === undefined) return
       try {
-        for (const { app, destination, counts } of await this.queueDepthReader()) {
+        for (const { app, destination, counts, oldestWaitingMs } of await this.queueDepthReader()) {
           for (const [state, count] of Object.entries(counts)) this.queueJobs.set({ app, destination, state }, count)
+          if (oldestWaitingMs !== undefined) this.oldestWaiting.set({ app, destination }, (oldestWaitingMs ?? 0) / 1000)
         }
       } catch {
         // Redis unreachable: keep the last values; zoom_relay_ready tells the story.
@@ -134,11 +135,27 @@ export class RelayMetrics {
     }
   })
 
+  readonly oldestWaiting = new Gauge({
+    name: 'zoom_relay_queue_oldest_waiting_age_seconds',
+    help: 'Age of the oldest event waiting for delivery per queue (0 when none waits), read from Redis with zoom_relay_queue_jobs.',
+    labelNames: ['app', 'destination'] as const,
+    registers: [this.registry]
+  })
+
+  /** Reads the last URL validation per app (epoch ms) from Redis, so every process reports the shared value. */
+  validationReader: (() => Promise<Record<string, number>>) | undefined
+
   readonly lastUrlValidation = new Gauge({
     name: 'zoom_relay_url_validation_last_success_timestamp_seconds',
-    help: 'Unix time of the last URL validation answered for the app (Zoom re-validates every 72 h).',
+    help: 'Unix time of the last URL validation answered for the app by any web process (Zoom re-validates every 72 h).',
     labelNames: ['app'] as const,
-    registers: [this.registry]
+    registers: [this.registry],
+    collect: async () => {
+      if (this.validationReader === undefined) return
+      try {
+        for (const [app, ms] of Object.entries(await this.validationReader())) this.lastUrlValidation.set({ app }, ms / 1000)
+      } catch {}
+    }
   })
 
   /** Set by the running role; evaluated at scrape time. */

@@ -80,7 +80,10 @@ export class RelayQueues {
 
   /** Reads the depth of every queue, for the `zoom_relay_queue_jobs` gauge. */
   readonly depth: QueueDepthReader = async () => await Promise.all([
-    ...this.all().map(async ({ app, destination, queue }) => ({ app: app.name, destination: destination.name, counts: await queue.getJobCounts(...DEPTH_STATES) })),
+    ...this.all().map(async ({ app, destination, queue }) => {
+      const [counts, [oldest]] = await Promise.all([queue.getJobCounts(...DEPTH_STATES), queue.getJobs(['wait'], 0, 0, true)])
+      return { app: app.name, destination: destination.name, counts, oldestWaitingMs: oldest === undefined ? null : Math.max(0, Date.now() - oldest.data.receivedAt) }
+    }),
     ...[...this.cleanups].map(async ([app, queue]) => ({ app, destination: 'deauthorization-cleanup', counts: await queue.getJobCounts(...DEPTH_STATES) }))
   ])
 
