@@ -13,7 +13,9 @@ export const REDACTED_PATHS = [
   'headers["x-zm-signature"]',
   '*.secretToken',
   '*.secretTokens',
-  '*.apiKey'
+  '*.apiKey',
+  '*.token',
+  'admin.token'
 ]
 
 /** A request as logged: query values (OAuth codes and states) are never written. */

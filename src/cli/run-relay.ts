@@ -21,6 +21,7 @@ import { CleanupWorkers } from '../deauthorization/cleanup-workers.js'
 import { OAuthStateStore } from '../oauth/oauth-state-store.js'
 import { ProviderApis } from '../providers/provider-apis.js'
 import { validationKey } from '../operations/relay-status.js'
+import { buildAdminServer } from '../admin/admin-server.js'
 
 /** Time a readiness probe waits for Redis. */
 const PROBE_TIMEOUT_MS = 1000
@@ -31,6 +32,8 @@ export interface RunningRelay {
   /** `http://host:port` of the webhook server (web and all roles). */
   webUrl: string | undefined
   metricsUrl: string
+  /** The admin API and queue UI, when ADMIN_TOKEN is set and this role serves HTTP. */
+  adminUrl: string | undefined
   redisUrl: string
   metrics: RelayMetrics
   /** Graceful stop: no new requests or jobs, in-flight work finished (bounded), connections closed. */
@@ -131,6 +134,13 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
     webUrl = await web.listen({ host: config.host, port: config.port, listenTextResolver: () => '' })
     logger.info({ url: webUrl, routes: config.apps.map(a => a.path) }, 'webhook server listening')
   }
+  let adminUrl: string | undefined
+  if (runsWeb && config.admin !== undefined) {
+    const admin = await buildAdminServer({ config, adminToken: config.admin.token, queues, redis: probe, logger })
+    servers.push(admin)
+    adminUrl = await admin.listen({ host: config.admin.host, port: config.admin.port, listenTextResolver: () => '' })
+    logger.info({ url: adminUrl }, 'admin API and queue UI listening (Bearer ADMIN_TOKEN required)')
+  }
   const metricsServer = buildMetricsServer(metrics, checkReadiness, logger)
   servers.push(metricsServer)
   const metricsUrl = await metricsServer.listen({ host: config.host, port: config.metricsPort, listenTextResolver: () => '' })
@@ -150,7 +160,7 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
     })()
     return await closing
   }
-  return { webUrl, metricsUrl, redisUrl, metrics, close }
+  return { webUrl, metricsUrl, adminUrl, redisUrl, metrics, close }
 }
 
 async function warnAboutDurability (redis: Redis, logger: Logger): Promise<void> {

@@ -156,6 +156,15 @@ export interface Config {
    * retries span 85 min); 0 turns de-duplication off. @defaultValue 7200
    */
   dedupWindowSeconds: number
+  /** The admin API and queue UI, when `ADMIN_TOKEN` is set (web and all roles). */
+  admin?: {
+    /** Bearer token every admin request needs; never logged. */
+    token: string
+    /** @defaultValue the `HOST` value */
+    host: string
+    /** @defaultValue 9465 */
+    port: number
+  }
   /** How long an OAuth install `state` stays valid, in seconds. @defaultValue 600 */
   oauthStateTtlSeconds: number
   /** Timeout of one Recall/Attendee API call. @defaultValue 10_000 */

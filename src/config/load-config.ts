@@ -73,6 +73,11 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>> = 
     providerApiTimeoutMs: read.integer('PROVIDER_API_TIMEOUT_MS', 10_000, 100, 120_000),
     providerApiRetries: read.integer('PROVIDER_API_RETRIES', 3, 0, 10)
   }
+  const adminToken = read.string('ADMIN_TOKEN')
+  if (adminToken !== undefined) {
+    if (adminToken.length < 16) read.problems.push('ADMIN_TOKEN is shorter than 16 characters. Use a long random value (e.g. openssl rand -hex 32).')
+    config.admin = { token: adminToken, host: read.string('ADMIN_HOST') ?? config.host, port: read.integer('ADMIN_PORT', 9465, 0, 65_535) }
+  }
   if (config.port !== 0 && config.port === config.metricsPort) {
     read.problems.push(`PORT and METRICS_PORT are both ${config.port}. Give the metrics server its own port.`)
   }
