@@ -49,6 +49,8 @@ t.test('in a real browser: sign in, see the dead-lettered job (secrets redacted)
   const queuePage = `${admin}/ui/queue/${encodeURIComponent('{default.recall}')}?status=failed`
   await page.goto(queuePage)
   await page.waitForSelector(`text=${failed?.id ?? ''}`, { timeout: 20_000 })
+  // The error panel renders after the job card: wait for it rather than read too early.
+  await page.waitForSelector('text=/answered 400/', { timeout: 20_000 })
   const failedText = await page.textContent('body') ?? ''
   t.match(failedText, /answered 400/, 'the dead letter and why')
   t.notMatch(failedText, /s3cr3t-pass/, 'the meeting password is not shown')
