@@ -3,7 +3,7 @@ import { createBullBoard } from '@bull-board/api'
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter'
 import { FastifyAdapter } from '@bull-board/fastify'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../queue/redis-connection.js'
 import type { Logger } from 'pino'
 import type { Config } from '../config/config.js'
 import { errorReply } from '../ingress/error-reply.js'
@@ -20,7 +20,7 @@ export interface AdminServerOptions {
   config: Config
   adminToken: string
   queues: RelayQueues
-  redis: Redis
+  redis: RedisClient
   logger: Logger
 }
 

@@ -1,16 +1,18 @@
 import { once } from 'node:events'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../queue/redis-connection.js'
 import type { Logger } from 'pino'
 import type { Config, Role } from '../config/config.js'
-import { redactUrl } from '../config/load-config.js'
 import type { ReadinessReport } from '../ingress/health-routes.js'
 import { buildWebApp, type WebAppOptions } from '../ingress/web-app.js'
 import { buildMetricsServer } from '../metrics/metrics-server.js'
 import { RelayMetrics } from '../metrics/relay-metrics.js'
 import { startEmbeddedRedis, type EmbeddedRedis } from '../queue/embedded-redis.js'
 import { EventProducer } from '../queue/event-producer.js'
-import { createRedis } from '../queue/redis-connection.js'
+import { Cluster } from 'ioredis'
+import { EnqueueError } from '../errors.js'
+import { createRedis, describeEndpoint, type RedisEndpoint } from '../queue/redis-connection.js'
 import { RedisDataWatch } from '../queue/redis-data-watch.js'
 import { durabilityWarnings, probeRedis } from '../queue/redis-probe.js'
 import { RelayQueues } from '../queue/relay-queues.js'
@@ -25,6 +27,8 @@ import { buildAdminServer } from '../admin/admin-server.js'
 
 /** Time a readiness probe waits for Redis. */
 const PROBE_TIMEOUT_MS = 1000
+/** How long a closing connection may wait for QUIT before it is dropped. */
+const QUIT_TIMEOUT_MS = 2000
 /** How often every process checks that Redis still has its data. */
 const DATA_WATCH_INTERVAL_MS = 5000
 
@@ -34,6 +38,7 @@ export interface RunningRelay {
   metricsUrl: string
   /** The admin API and queue UI, when ADMIN_TOKEN is set and this role serves HTTP. */
   adminUrl: string | undefined
+  /** Where Redis is, for logs and tests (password hidden). */
   redisUrl: string
   metrics: RelayMetrics
   /** Graceful stop: no new requests or jobs, in-flight work finished (bounded), connections closed. */
@@ -46,13 +51,14 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
   const runsWorkers = role !== 'web'
   let embedded: EmbeddedRedis | undefined
   if (config.redis.kind === 'embedded') embedded = await startEmbeddedRedis(config.redis.dataDir, msg => logger.info(msg))
-  const redisUrl = config.redis.kind === 'url' ? config.redis.url : (embedded as EmbeddedRedis).url
+  const endpoint: RedisEndpoint = config.redis.kind === 'embedded' ? { kind: 'url', url: (embedded as EmbeddedRedis).url } : config.redis
+  const redisUrl = describeEndpoint(endpoint)
 
   const metrics = new RelayMetrics()
   let closing: Promise<void> | undefined
-  const connections: Redis[] = []
-  const connect = (use: Parameters<typeof createRedis>[1]): Redis => {
-    const redis = createRedis(redisUrl, use)
+  const connections: RedisClient[] = []
+  const connect = (use: Parameters<typeof createRedis>[1]): RedisClient => {
+    const redis = createRedis(endpoint, use)
     // ioredis reconnects by itself; log each outage once, not every retry.
     // A dropped connection emits only 'close'; a refused reconnect emits 'error'.
     let down = false
@@ -124,7 +130,15 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
       apis.push(oauthApis)
       oauth = { states: new OAuthStateStore(producerConnection, { prefix: config.redisPrefix, ttlSeconds: config.oauthStateTtlSeconds }), apis: oauthApis }
     }
-    const producer = new EventProducer(queues, { timeoutMs: config.enqueueTimeoutMs, dedupWindowSeconds: config.dedupWindowSeconds })
+    // With REDIS_MIN_REPLICAS, Zoom gets its 200 only once that many replicas have the event: a Sentinel
+    // failover then cannot lose it. WAIT covers this connection's writes, which are the enqueues.
+    const replicated = config.redisMinReplicas === 0 || producerConnection instanceof Cluster
+      ? undefined
+      : async (): Promise<void> => {
+        const replicas = await producerConnection.wait(config.redisMinReplicas, config.enqueueTimeoutMs)
+        if (replicas < config.redisMinReplicas) throw new EnqueueError(`Only ${replicas} of ${config.redisMinReplicas} Redis replicas confirmed the event.`)
+      }
+    const producer = new EventProducer(queues, { timeoutMs: config.enqueueTimeoutMs, dedupWindowSeconds: config.dedupWindowSeconds, replicated })
     const onUrlValidation = (app: string): void => {
       // Best effort: the metric already has it; this is for `zoom-relay status` across processes.
       producerConnection.hset(validationKey(config.redisPrefix), app, String(Date.now())).catch((err: Error) => { logger.warn({ app, message: err.message }, 'could not record the URL validation in Redis') })
@@ -144,7 +158,7 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
   const metricsServer = buildMetricsServer(metrics, checkReadiness, logger)
   servers.push(metricsServer)
   const metricsUrl = await metricsServer.listen({ host: config.host, port: config.metricsPort, listenTextResolver: () => '' })
-  logger.info({ url: `${metricsUrl}/metrics`, role, redis: redactUrl(redisUrl) }, 'zoom-webhook-relay running')
+  logger.info({ url: `${metricsUrl}/metrics`, role, redis: redisUrl }, 'zoom-webhook-relay running')
 
   const close = async (): Promise<void> => {
     closing ??= (async () => {
@@ -155,7 +169,11 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
       await client?.close()
       await Promise.all(apis.map(async a => await a.close()))
       await queues.close()
-      await Promise.all(connections.map(async c => await c.quit().catch(() => c.disconnect())))
+      // QUIT waits for Redis; a connection still reconnecting (Redis gone, a failover) would wait forever.
+      await Promise.all(connections.map(async c => {
+        await Promise.race([c.quit().catch(() => {}), sleep(QUIT_TIMEOUT_MS)])
+        c.disconnect()
+      }))
       await embedded?.stop()
     })()
     return await closing
@@ -163,7 +181,7 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
   return { webUrl, metricsUrl, adminUrl, redisUrl, metrics, close }
 }
 
-async function warnAboutDurability (redis: Redis, logger: Logger): Promise<void> {
+async function warnAboutDurability (redis: RedisClient, logger: Logger): Promise<void> {
   try {
     if (redis.status !== 'ready') await once(redis, 'ready', { signal: AbortSignal.timeout(10_000) })
     for (const warning of await durabilityWarnings(redis)) logger.warn(`DATA LOSS RISK: ${warning}`)

@@ -95,9 +95,24 @@ export interface AppConfig {
   deauthorization?: DeauthorizationConfig
 }
 
-/** How to reach Redis: a URL, or an embedded `redis-server` started by the relay. */
+export interface HostPort { host: string, port: number }
+
+/** Credentials for Sentinel- and Cluster-managed Redis (a URL carries its own). */
+export interface RedisAuth {
+  username?: string
+  password?: string
+  /** `rediss`-style TLS to the data nodes. @defaultValue false */
+  tls: boolean
+}
+
+/**
+ * How to reach Redis: a URL, Redis Sentinel (the current master of `name`),
+ * Redis Cluster, or an embedded `redis-server` started by the relay.
+ */
 export type RedisTarget =
   | { kind: 'url', url: string }
+  | { kind: 'sentinel', sentinels: HostPort[], name: string, auth: RedisAuth }
+  | { kind: 'cluster', nodes: HostPort[], auth: RedisAuth }
   | { kind: 'embedded', dataDir: string }
 
 export interface RetryConfig {
@@ -117,8 +132,14 @@ export interface RetryConfig {
 export interface Config {
   apps: AppConfig[]
   redis: RedisTarget
-  /** BullMQ key prefix. @defaultValue `zoom-relay` */
+  /** BullMQ key prefix (no braces: queue names carry the Cluster hash tag). @defaultValue `zoom-relay` */
   redisPrefix: string
+  /**
+   * Replicas that must have each event before Zoom gets its 200 (Redis `WAIT`);
+   * with Sentinel, 1 means an acknowledged event survives a failover. 0: off.
+   * @defaultValue 0
+   */
+  redisMinReplicas: number
   /** @defaultValue `0.0.0.0` */
   host: string
   /** @defaultValue 8080 */

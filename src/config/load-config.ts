@@ -1,6 +1,6 @@
 import { resolve } from 'node:path'
 import { ConfigError } from '../errors.js'
-import { RECALL_REGIONS, type AppConfig, type Config, type DestinationConfig, type RedisTarget } from './config.js'
+import { RECALL_REGIONS, type AppConfig, type Config, type DestinationConfig, type HostPort, type RedisAuth, type RedisTarget } from './config.js'
 import { readConfigFile, readDeauthorization, readOAuth } from './config-file.js'
 import { EnvReader } from './env-reader.js'
 import { recallRegionBaseUrl, recallWebhookUrl } from '../relay/destination-url.js'
@@ -35,19 +35,14 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>> = 
     read.problems.push(`ZOOM_WEBHOOK_SECRET_TOKEN is not set. ${SECRET_TOKEN_HELP} Or set CONFIG_FILE to a file listing your apps.`)
   }
 
-  const redisUrl = read.string('REDIS_URL')
-  const redis: RedisTarget = redisUrl === undefined
-    ? { kind: 'embedded', dataDir: resolve(read.string('REDIS_DATA_DIR') ?? '.data/redis') }
-    : { kind: 'url', url: redisUrl }
-  if (redisUrl !== undefined && !/^(rediss?|unix):\/\//.test(redisUrl)) {
-    read.problems.push(`REDIS_URL="${redactUrl(redisUrl)}" must start with redis://, rediss:// or unix://. Unset it to start an embedded redis-server.`)
-  }
+  const redis = readRedisTarget(read)
 
   const deliveryTimeoutMs = read.integer('DELIVERY_TIMEOUT_MS', 10_000, 100, 120_000)
   const config: Config = {
     apps,
     redis,
     redisPrefix: read.string('REDIS_PREFIX') ?? 'zoom-relay',
+    redisMinReplicas: read.integer('REDIS_MIN_REPLICAS', 0, 0, 10),
     host: read.string('HOST') ?? '0.0.0.0',
     port: read.integer('PORT', 8080, 0, 65_535),
     metricsPort: read.integer('METRICS_PORT', 9464, 0, 65_535),
@@ -72,6 +67,9 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>> = 
     oauthStateTtlSeconds: read.integer('OAUTH_STATE_TTL_SECONDS', 600, 30, 3600),
     providerApiTimeoutMs: read.integer('PROVIDER_API_TIMEOUT_MS', 10_000, 100, 120_000),
     providerApiRetries: read.integer('PROVIDER_API_RETRIES', 3, 0, 10)
+  }
+  if (config.redisMinReplicas > 0 && (redis.kind === 'cluster' || redis.kind === 'embedded')) {
+    read.problems.push('REDIS_MIN_REPLICAS needs REDIS_URL or REDIS_SENTINELS (a single master with replicas); unset it for Cluster or the embedded Redis.')
   }
   const adminToken = read.string('ADMIN_TOKEN')
   if (adminToken !== undefined) {
@@ -133,6 +131,42 @@ const ENV_NAMES: Readonly<Record<string, string>> = {
   redirectUri: 'ZOOM_OAUTH_REDIRECT_URI',
   successUrl: 'ZOOM_OAUTH_SUCCESS_URL',
   authorizeUrl: 'ZOOM_OAUTH_AUTHORIZE_URL'
+}
+
+/** `REDIS_URL`, `REDIS_SENTINELS` (+ master name) or `REDIS_CLUSTER_NODES`; none of them: embedded. */
+function readRedisTarget (read: EnvReader): RedisTarget {
+  const url = read.string('REDIS_URL')
+  const sentinels = read.string('REDIS_SENTINELS')
+  const cluster = read.string('REDIS_CLUSTER_NODES')
+  const given = [url, sentinels, cluster].filter(v => v !== undefined).length
+  if (given > 1) read.problems.push('Set only one of REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES.')
+  const auth = (): RedisAuth => ({
+    ...(read.string('REDIS_USERNAME') === undefined ? {} : { username: read.string('REDIS_USERNAME') }),
+    ...(read.string('REDIS_PASSWORD') === undefined ? {} : { password: read.string('REDIS_PASSWORD') }),
+    tls: read.oneOf('REDIS_TLS', ['true', 'false'], 'false') === 'true'
+  })
+  if (sentinels !== undefined) {
+    return { kind: 'sentinel', sentinels: hostPorts(read, 'REDIS_SENTINELS', sentinels, 26379), name: read.string('REDIS_SENTINEL_MASTER_NAME') ?? 'mymaster', auth: auth() }
+  }
+  if (cluster !== undefined) return { kind: 'cluster', nodes: hostPorts(read, 'REDIS_CLUSTER_NODES', cluster, 6379), auth: auth() }
+  if (url === undefined) return { kind: 'embedded', dataDir: resolve(read.string('REDIS_DATA_DIR') ?? '.data/redis') }
+  if (!/^(rediss?|unix):\/\//.test(url)) {
+    read.problems.push(`REDIS_URL="${redactUrl(url)}" must start with redis://, rediss:// or unix://. Unset it to start an embedded redis-server.`)
+  }
+  return { kind: 'url', url }
+}
+
+/** `host:port,host:port` (port optional). */
+function hostPorts (read: EnvReader, name: string, raw: string, defaultPort: number): HostPort[] {
+  const list = raw.split(',').map(s => s.trim()).filter(Boolean).map(entry => {
+    const match = /^(\[[^\]]+\]|[^:]+)(?::(\d{1,5}))?$/.exec(entry)
+    return match === null ? undefined : { host: (match[1] as string).replace(/^\[|\]$/g, ''), port: match[2] === undefined ? defaultPort : Number(match[2]) }
+  })
+  if (list.length === 0 || list.some(e => e === undefined || e.port < 1 || e.port > 65_535)) {
+    read.problems.push(`${name}="${raw}" must list host:port pairs separated by commas, e.g. redis-0:${defaultPort},redis-1:${defaultPort}.`)
+    return []
+  }
+  return list as HostPort[]
 }
 
 /** Hides a password in a Redis URL so it can be shown in errors and logs. */

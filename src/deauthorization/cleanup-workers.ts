@@ -1,5 +1,5 @@
 import { UnrecoverableError, type Job } from 'bullmq'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../queue/redis-connection.js'
 import type { Logger } from 'pino'
 import type { AppConfig, Config, DeauthorizationConfig } from '../config/config.js'
 import { ProviderApiError } from '../errors.js'
@@ -25,7 +25,7 @@ export class CleanupWorkers extends WorkerGroup {
   private readonly apis: ProviderApis
   private readonly metrics: RelayMetrics
 
-  constructor (opts: { config: Config, connection: Redis, apis: ProviderApis, metrics: RelayMetrics, logger: Logger }) {
+  constructor (opts: { config: Config, connection: RedisClient, apis: ProviderApis, metrics: RelayMetrics, logger: Logger }) {
     super(opts.logger)
     this.apis = opts.apis
     this.metrics = opts.metrics

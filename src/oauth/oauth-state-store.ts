@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../queue/redis-connection.js'
 import { firstConnect } from '../queue/redis-connection.js'
 import { randomToken } from './pkce.js'
 
@@ -18,11 +18,11 @@ export interface OAuthStateRecord {
  * and removal one step: a replayed callback finds nothing.
  */
 export class OAuthStateStore {
-  private readonly redis: Redis
+  private readonly redis: RedisClient
   private readonly prefix: string
   private readonly ttlSeconds: number
 
-  constructor (redis: Redis, opts: { prefix: string, ttlSeconds: number }) {
+  constructor (redis: RedisClient, opts: { prefix: string, ttlSeconds: number }) {
     this.redis = redis
     this.prefix = `${opts.prefix}:oauth-state:`
     this.ttlSeconds = opts.ttlSeconds

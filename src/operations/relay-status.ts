@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../queue/redis-connection.js'
 import type { Config } from '../config/config.js'
 import type { RelayQueues } from '../queue/relay-queues.js'
 
@@ -32,7 +32,7 @@ export function validationKey (prefix: string): string {
 }
 
 /** The `status` command's figures, read from Redis. */
-export async function relayStatus (config: Config, queues: RelayQueues, redis: Redis, now = Date.now()): Promise<{ apps: AppStatus[], destinations: DestinationStatus[] }> {
+export async function relayStatus (config: Config, queues: RelayQueues, redis: RedisClient, now = Date.now()): Promise<{ apps: AppStatus[], destinations: DestinationStatus[] }> {
   const validations = await redis.hgetall(validationKey(config.redisPrefix))
   const apps = config.apps.map(app => {
     const at = Number(validations[app.name] ?? Number.NaN)

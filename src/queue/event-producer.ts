@@ -35,10 +35,14 @@ export class EventProducer {
   private readonly timeoutMs: number
   private readonly dedupWindowMs: number
 
-  constructor (queues: RelayQueues, opts: { timeoutMs: number, dedupWindowSeconds: number }) {
+  private readonly replicated: (() => Promise<void>) | undefined
+
+  /** `replicated`, when set, resolves once Redis replicas have the writes made so far (Redis `WAIT`), or rejects. */
+  constructor (queues: RelayQueues, opts: { timeoutMs: number, dedupWindowSeconds: number, replicated?: () => Promise<void> }) {
     this.queues = queues
     this.timeoutMs = opts.timeoutMs
     this.dedupWindowMs = opts.dedupWindowSeconds * 1000
+    this.replicated = opts.replicated
   }
 
   async enqueue (appName: string, body: Buffer, data: RelayJobData, cleanup?: Omit<CleanupJobData, 'receivedAt'>): Promise<EnqueueResult> {
@@ -49,10 +53,14 @@ export class EventProducer {
     // Our own job id (96 random bits, short: it is stored several times per job):
     // BullMQ answers with the earlier job's id when it de-duplicates.
     const options = (): JobsOptions => dedupId === undefined ? {} : { jobId: randomBytes(12).toString('base64url'), deduplication: { id: dedupId, ttl: this.dedupWindowMs } }
-    const added = await this.withinTimeout(async () => await Promise.all([
-      ...targets.map(async ({ queue }) => await isNew(queue.add(data.event, data, options()))),
-      ...(cleanupQueue !== undefined && cleanup !== undefined ? [isNew(cleanupQueue.add('app_deauthorized', { ...cleanup, receivedAt: data.receivedAt }, options()))] : [])
-    ]))
+    const added = await this.withinTimeout(async () => {
+      const results = await Promise.all([
+        ...targets.map(async ({ queue }) => await isNew(queue.add(data.event, data, options()))),
+        ...(cleanupQueue !== undefined && cleanup !== undefined ? [isNew(cleanupQueue.add('app_deauthorized', { ...cleanup, receivedAt: data.receivedAt }, options()))] : [])
+      ])
+      await this.replicated?.()
+      return results
+    })
     if (added.length > 0 && added.every(isAdded => !isAdded)) return { duplicate: true, stored: 0, skipped: [], cleanup: false }
     return { duplicate: false, stored: targets.length, skipped, cleanup: cleanupQueue !== undefined }
   }

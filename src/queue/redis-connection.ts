@@ -1,5 +1,13 @@
 import { once } from 'node:events'
-import { Redis, type RedisOptions } from 'ioredis'
+import { Cluster, Redis, type RedisOptions } from 'ioredis'
+import type { RedisTarget } from '../config/config.js'
+import { redactUrl } from '../config/load-config.js'
+
+/** One Redis server (URL or Sentinel-managed master) or a Redis Cluster: BullMQ takes either. */
+export type RedisClient = Redis | Cluster
+
+/** Every way to reach Redis but the embedded one (which ends up as a URL). */
+export type RedisEndpoint = Exclude<RedisTarget, { kind: 'embedded' }>
 
 /**
  * Who uses a connection decides how it behaves while Redis is away:
@@ -9,12 +17,10 @@ import { Redis, type RedisOptions } from 'ioredis'
  */
 export type ConnectionUse = 'producer' | 'worker' | 'probe'
 
-/** ioredis options for `url`: `redis://`, `rediss://` or `unix:///path/to/socket`. */
-export function redisOptions (url: string, use: ConnectionUse): RedisOptions {
-  const target: RedisOptions = url.startsWith('unix://') ? { path: url.slice('unix://'.length) } : parseRedisUrl(url)
+/** How a connection behaves, whatever the topology. */
+function behaviour (use: ConnectionUse): RedisOptions {
   const failFast = use !== 'worker'
   return {
-    ...target,
     connectionName: `zoom-relay:${use}`,
     enableOfflineQueue: !failFast,
     maxRetriesPerRequest: failFast ? 1 : null,
@@ -28,8 +34,52 @@ export function redisOptions (url: string, use: ConnectionUse): RedisOptions {
   }
 }
 
-export function createRedis (url: string, use: ConnectionUse): Redis {
-  return new Redis(redisOptions(url, use))
+/** ioredis options for `url`: `redis://`, `rediss://` or `unix:///path/to/socket`. */
+export function redisOptions (url: string, use: ConnectionUse): RedisOptions {
+  const target: RedisOptions = url.startsWith('unix://') ? { path: url.slice('unix://'.length) } : parseRedisUrl(url)
+  return { ...target, ...behaviour(use) }
+}
+
+/**
+ * A connection for `use`. Sentinel: ioredis asks the sentinels for the
+ * current master and follows a failover (`failoverDetector`). Cluster: keys
+ * are routed by slot; every queue's keys share the `{app.destination}` hash tag.
+ */
+export function createRedis (endpoint: RedisEndpoint | string, use: ConnectionUse): RedisClient {
+  const target: RedisEndpoint = typeof endpoint === 'string' ? { kind: 'url', url: endpoint } : endpoint
+  switch (target.kind) {
+    case 'url':
+      return new Redis(redisOptions(target.url, use))
+    case 'sentinel':
+      return new Redis({
+        ...behaviour(use),
+        sentinels: target.sentinels,
+        name: target.name,
+        failoverDetector: true,
+        sentinelRetryStrategy: (times: number) => Math.min(100 * times, 2000),
+        username: target.auth.username,
+        password: target.auth.password,
+        ...(target.auth.tls ? { tls: {} } : {})
+      })
+    case 'cluster': {
+      const { retryStrategy: _perNode, ...perNode } = behaviour(use)
+      return new Cluster(target.nodes, {
+        enableOfflineQueue: perNode.enableOfflineQueue,
+        clusterRetryStrategy: (times: number) => Math.min(100 * times, 2000),
+        redisOptions: { ...perNode, username: target.auth.username, password: target.auth.password, ...(target.auth.tls ? { tls: {} } : {}) }
+      })
+    }
+  }
+}
+
+/** Where a connection goes, for logs (no password). */
+export function describeEndpoint (endpoint: RedisEndpoint | string): string {
+  if (typeof endpoint === 'string') return redactUrl(endpoint)
+  switch (endpoint.kind) {
+    case 'url': return redactUrl(endpoint.url)
+    case 'sentinel': return `sentinel ${endpoint.name} via ${endpoint.sentinels.map(s => `${s.host}:${s.port}`).join(',')}`
+    case 'cluster': return `cluster ${endpoint.nodes.map(n => `${n.host}:${n.port}`).join(',')}`
+  }
 }
 
 function parseRedisUrl (raw: string): RedisOptions {
@@ -50,7 +100,7 @@ function parseRedisUrl (raw: string): RedisOptions {
  * just after start-up, wait for it (at most `timeoutMs`). Once it has been up,
  * an outage still fails at once.
  */
-export async function firstConnect (redis: Redis, timeoutMs: number): Promise<void> {
+export async function firstConnect (redis: RedisClient, timeoutMs: number): Promise<void> {
   if (redis.status === 'wait' || redis.status === 'connecting' || redis.status === 'connect') {
     await once(redis, 'ready', { signal: AbortSignal.timeout(timeoutMs) })
   }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis-connection.js'
 import { firstConnect } from './redis-connection.js'
 
 /** What the watch found the last time it looked. */
@@ -16,13 +16,13 @@ export interface DataLoss {
  * writes a new marker, and carries on: new events are stored as usual.
  */
 export class RedisDataWatch {
-  private readonly redis: Redis
+  private readonly redis: RedisClient
   private readonly key: string
   private readonly onLoss: (loss: DataLoss) => void
   private marker: string | undefined
   private lastLoss: DataLoss | undefined
 
-  constructor (redis: Redis, opts: { prefix: string, onLoss: (loss: DataLoss) => void }) {
+  constructor (redis: RedisClient, opts: { prefix: string, onLoss: (loss: DataLoss) => void }) {
     this.redis = redis
     this.key = `${opts.prefix}:data-marker`
     this.onLoss = opts.onLoss
@@ -33,7 +33,7 @@ export class RedisDataWatch {
     return this.lastLoss
   }
 
-  /** One look; errors (Redis down) are left to the readiness check, which reports them already. */
+  /** One look; errors (RedisClient down) are left to the readiness check, which reports them already. */
   async check (): Promise<void> {
     try {
       await firstConnect(this.redis, 10_000)

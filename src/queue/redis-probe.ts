@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis-connection.js'
 
 /** `ok`, or why Redis did not answer PING within `timeoutMs`. */
-export async function probeRedis (redis: Redis, timeoutMs: number): Promise<string> {
+export async function probeRedis (redis: RedisClient, timeoutMs: number): Promise<string> {
   let timer: NodeJS.Timeout | undefined
   try {
     const answer = await Promise.race([
@@ -20,11 +20,11 @@ export async function probeRedis (redis: Redis, timeoutMs: number): Promise<stri
  * Settings of the given Redis that can lose acknowledged events, as warnings.
  * BullMQ needs `noeviction`: any other policy may silently evict queued jobs.
  */
-export async function durabilityWarnings (redis: Redis): Promise<string[]> {
+export async function durabilityWarnings (redis: RedisClient): Promise<string[]> {
   const warnings: string[] = []
   const [, policy] = await redis.config('GET', 'maxmemory-policy') as [string, string]
   if (policy !== 'noeviction') {
-    warnings.push(`Redis maxmemory-policy is "${policy}": Redis may evict queued events under memory pressure. Set maxmemory-policy noeviction.`)
+    warnings.push(`Redis maxmemory-policy is "${policy}": RedisClient may evict queued events under memory pressure. Set maxmemory-policy noeviction.`)
   }
   const [, aof] = await redis.config('GET', 'appendonly') as [string, string]
   if (aof !== 'yes') {

@@ -1,5 +1,5 @@
 import { Queue, type DefaultJobOptions } from 'bullmq'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis-connection.js'
 import type { AppConfig, Config, DestinationConfig } from '../config/config.js'
 import { cleanupQueueName, type CleanupJobData } from '../deauthorization/cleanup-job.js'
 import type { QueueDepthReader } from '../metrics/relay-metrics.js'
@@ -39,7 +39,7 @@ export class RelayQueues {
   private readonly byApp = new Map<string, DestinationQueue[]>()
   private readonly cleanups = new Map<string, Queue<CleanupJobData>>()
 
-  constructor (config: Config, connection: Redis) {
+  constructor (config: Config, connection: RedisClient) {
     // Not skipWaitingForReady: BullMQ's one-time init (INFO) would fail for
     // good if Redis were down at start-up. Ingress never waits on it anyway:
     // EventProducer answers 503 after its own timeout.

@@ -1,5 +1,5 @@
 import { Worker, type Job, type WorkerOptions } from 'bullmq'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './redis-connection.js'
 import type { Logger } from 'pino'
 import type { Config } from '../config/config.js'
 import { backoffDelay } from '../relay/retry-policy.js'
@@ -11,7 +11,7 @@ import { RELAY_BACKOFF } from './relay-queues.js'
  * a worker killed mid-job is routine (deploys, OOM), so a job is given up
  * only when it keeps killing workers.
  */
-export function workerOptions (config: Config, connection: Redis): WorkerOptions {
+export function workerOptions (config: Config, connection: RedisClient): WorkerOptions {
   const lockDuration = lockDurationMs(config)
   return {
     connection,

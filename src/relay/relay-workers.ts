@@ -1,5 +1,5 @@
 import { UnrecoverableError, type Job } from 'bullmq'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../queue/redis-connection.js'
 import type { Logger } from 'pino'
 import type { AppConfig, Config, DestinationConfig } from '../config/config.js'
 import { DeliveryError, IntegrityError } from '../errors.js'
@@ -20,7 +20,7 @@ export interface DeliveryState {
 export interface RelayWorkersOptions {
   config: Config
   /** Worker connection: `maxRetriesPerRequest: null`, waits while Redis is away. */
-  connection: Redis
+  connection: RedisClient
   client: DestinationClient
   metrics: RelayMetrics
   logger: Logger
