@@ -6,6 +6,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { RedisClient } from '../queue/redis-connection.js'
 import type { Logger } from 'pino'
 import type { Config } from '../config/config.js'
+import { RelayError } from '../errors.js'
 import { errorReply } from '../ingress/error-reply.js'
 import { escapeHtml } from '../oauth/oauth-page.js'
 import { DeadLetters, type DeadLetterFilters } from '../operations/dead-letters.js'
@@ -100,7 +101,10 @@ function filtersFrom (input: Record<string, unknown>): DeadLetterFilters {
   }
   const time = (key: string): number | undefined => {
     const value = text(key)
-    return value === undefined ? undefined : Date.parse(value)
+    if (value === undefined) return undefined
+    const at = Date.parse(value)
+    if (Number.isNaN(at)) throw new RelayError('ZR_ADMIN_BAD_FILTER', `${key} must be an ISO time, e.g. 2026-11-24T09:00:00Z.`, 400)
+    return at
   }
   const ids = Array.isArray(input.ids) ? input.ids.filter((id): id is string => typeof id === 'string') : undefined
   return {

@@ -40,6 +40,10 @@ t.test('admin API: refused without the token, and the same dead-letter operation
   t.equal(rows.length, 1)
   t.equal(rows[0]?.lastStatus, 400)
 
+  const badFilter = await request(`${admin}/api/dead-letters?since=yesterday`, { headers: auth })
+  t.equal(badFilter.statusCode, 400)
+  t.match(await badFilter.body.json(), { error: 'ZR_ADMIN_BAD_FILTER' })
+
   const status = await (await request(`${admin}/api/status`, { headers: auth })).body.json() as { destinations: Array<{ deadLettered: number }> }
   t.equal(status.destinations[0]?.deadLettered, 1)
 
