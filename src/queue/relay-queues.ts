@@ -48,9 +48,9 @@ export class RelayQueues {
       this.byApp.set(app.name, app.destinations.map(destination => ({
         app,
         destination,
-        queue: new Queue<RelayJobData>(queueName(app, destination), options)
+        queue: quiet(new Queue<RelayJobData>(queueName(app, destination), options))
       })))
-      if (app.deauthorization !== undefined) this.cleanups.set(app.name, new Queue<CleanupJobData>(cleanupQueueName(app, app.deauthorization), options))
+      if (app.deauthorization !== undefined) this.cleanups.set(app.name, quiet(new Queue<CleanupJobData>(cleanupQueueName(app, app.deauthorization), options)))
     }
   }
 
@@ -90,4 +90,14 @@ export class RelayQueues {
   async close (): Promise<void> {
     await Promise.all([...this.all().map(({ queue }) => queue), ...this.cleanups.values()].map(async queue => await queue.close()))
   }
+}
+
+/**
+ * BullMQ prints every connection error of a Queue without an 'error' listener.
+ * The shared connection's outages are already logged once each (run-relay.ts),
+ * and a failed enqueue answers 503 with its own metric and log line.
+ */
+function quiet<T extends Queue> (queue: T): T {
+  queue.on('error', () => {})
+  return queue
 }

@@ -4,7 +4,10 @@ import { Redis } from 'ioredis'
 /** A read-side view of one relay queue, for assertions on what Redis holds. */
 export function openQueue (redisUrl: string, name = '{default.recall}'): { queue: Queue, close: () => Promise<void> } {
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null })
+  // Tests kill Redis on purpose; ioredis would print every reconnect failure.
+  connection.on('error', () => {})
   const queue = new Queue(name, { connection, prefix: 'zoom-relay' })
+  queue.on('error', () => {})
   return { queue, close: async () => { await queue.close(); connection.disconnect() } }
 }
 
