@@ -31,7 +31,10 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>> = 
       }
     }
   }
-  if (apps.length === 0 && read.problems.length === 0) {
+  // Neither variable set and no file to read apps from: say so, whatever else is wrong (a bad
+  // RECALL_REGION must not hide it). A file that failed to load has already said why.
+  const envAppNamed = read.string('ZOOM_WEBHOOK_SECRET_TOKEN') !== undefined || read.string('RECALL_ZOOM_OAUTH_APP_ID') !== undefined
+  if (apps.length === 0 && !envAppNamed && (file === undefined || read.problems.length === 0)) {
     read.problems.push(`ZOOM_WEBHOOK_SECRET_TOKEN is not set. ${SECRET_TOKEN_HELP} Or set CONFIG_FILE to a file listing your apps.`)
   }
 
@@ -169,7 +172,11 @@ function hostPorts (read: EnvReader, name: string, raw: string, defaultPort: num
   return list as HostPort[]
 }
 
-/** Hides a password in a Redis URL so it can be shown in errors and logs. */
+/**
+ * Hides the credentials in a Redis URL so it can be shown in errors and logs.
+ * The userinfo ends at the last "@" of the authority (as WHATWG URL and
+ * ioredis read it), so a password containing "@" is hidden whole.
+ */
 export function redactUrl (url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, '//***@')
+  return url.replace(/\/\/[^/?#]*@/, '//***@')
 }

@@ -1,4 +1,5 @@
 import type { RetryConfig } from '../config/config.js'
+import { parseHttpDate } from './http-date.js'
 
 /** Answers worth trying again: timeouts, too early, rate limited, and every 5xx. */
 export function isRetryableStatus (status: number): boolean {
@@ -33,8 +34,8 @@ export function parseRetryAfter (value: string | undefined, maxMs: number, nowMs
   if (/^\d+$/.test(trimmed)) {
     delay = Number(trimmed) * 1000
   } else {
-    const date = Date.parse(trimmed)
-    if (Number.isNaN(date)) return undefined
+    const date = parseHttpDate(trimmed, nowMs)
+    if (date === undefined) return undefined
     delay = date - nowMs
   }
   return Math.min(maxMs, Math.max(0, delay))
