@@ -18,6 +18,10 @@ import { durabilityWarnings, probeRedis } from '../queue/redis-probe.js'
 import { RelayQueues } from '../queue/relay-queues.js'
 import { DestinationClient } from '../relay/destination-client.js'
 import { RelayWorkers } from '../relay/relay-workers.js'
+import { StreamRelay } from '../relay/stream-relay.js'
+import { DeliveryAttempts } from '../relay/delivery-attempt.js'
+import { LastDeliveryRecorder } from '../relay/last-delivery.js'
+import { CleanupIntake } from '../deauthorization/cleanup-intake.js'
 import { retryHorizonMs } from '../relay/retry-policy.js'
 import { CleanupWorkers } from '../deauthorization/cleanup-workers.js'
 import { OAuthStateStore } from '../oauth/oauth-state-store.js'
@@ -78,20 +82,33 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
 
   const probe = connect('probe')
   const producerConnection = runsWeb ? connect('producer') : probe
-  const queues = new RelayQueues(config, producerConnection)
+  // Dead letters, status and queue depth: reads and operator actions, failing fast.
+  const queues = new RelayQueues(config, probe)
   const apis: ProviderApis[] = []
   metrics.queueDepthReader = queues.depth
   metrics.validationReader = async () => Object.fromEntries(Object.entries(await probe.hgetall(validationKey(config.redisPrefix))).map(([app, ms]) => [app, Number(ms)]))
   void warnAboutDurability(probe, logger)
 
   let workers: RelayWorkers | undefined
+  let streams: StreamRelay | undefined
+  let intake: CleanupIntake | undefined
   let cleanups: CleanupWorkers | undefined
   let client: DestinationClient | undefined
+  let lastDelivery: LastDeliveryRecorder | undefined
+  let workerQueues: RelayQueues | undefined
   if (runsWorkers) {
     client = new DestinationClient({ timeoutMs: config.deliveryTimeoutMs, retryAfterMaxMs: config.retry.retryAfterMaxMs })
     const workerConnection = connect('worker')
-    workers = new RelayWorkers({ config, connection: workerConnection, client, metrics, logger })
+    // Hand-overs to the retry queues wait for Redis instead of failing: the stream entry is acknowledged only after.
+    workerQueues = new RelayQueues(config, workerConnection)
+    lastDelivery = new LastDeliveryRecorder(workerConnection, config.redisPrefix)
+    const attempts = new DeliveryAttempts({ client, metrics, logger })
+    streams = new StreamRelay({ config, connection: workerConnection, retryQueues: workerQueues, attempts, lastDelivery, logger })
+    streams.start()
+    workers = new RelayWorkers({ config, connection: workerConnection, attempts, lastDelivery, logger })
     if (config.apps.some(a => a.deauthorization !== undefined)) {
+      intake = new CleanupIntake({ config, connection: workerConnection, queues: workerQueues, logger })
+      intake.start()
       // BullMQ retries clean-ups on the delivery schedule; the client itself does not.
       const cleanupApis = new ProviderApis({ timeoutMs: config.providerApiTimeoutMs, retries: 0 })
       apis.push(cleanupApis)
@@ -112,7 +129,10 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
 
   const checkReadiness = async (): Promise<ReadinessReport> => {
     const checks: Record<string, string> = { redis: await probeRedis(probe, PROBE_TIMEOUT_MS) }
-    if (workers !== undefined) checks.workers = workers.isRunning() && (cleanups?.isRunning() ?? true) ? 'ok' : 'not running'
+    if (workers !== undefined) {
+      const running = [workers, streams, intake, cleanups].every(part => part?.isRunning() ?? true)
+      checks.workers = running ? 'ok' : 'not running'
+    }
     if (checks.redis === 'ok') await dataWatch.check()
     const report: ReadinessReport = { ready: Object.values(checks).every(c => c === 'ok'), checks }
     const loss = dataWatch.loss
@@ -138,7 +158,7 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
         const replicas = await producerConnection.wait(config.redisMinReplicas, config.enqueueTimeoutMs)
         if (replicas < config.redisMinReplicas) throw new EnqueueError(`Only ${replicas} of ${config.redisMinReplicas} Redis replicas confirmed the event.`)
       }
-    const producer = new EventProducer(queues, { timeoutMs: config.enqueueTimeoutMs, dedupWindowSeconds: config.dedupWindowSeconds, replicated })
+    const producer = new EventProducer(producerConnection, { apps: config.apps, prefix: config.redisPrefix, timeoutMs: config.enqueueTimeoutMs, dedupWindowSeconds: config.dedupWindowSeconds, replicated })
     const onUrlValidation = (app: string): void => {
       // Best effort: the metric already has it; this is for `zoom-relay status` across processes.
       producerConnection.hset(validationKey(config.redisPrefix), app, String(Date.now())).catch((err: Error) => { logger.warn({ app, message: err.message }, 'could not record the URL validation in Redis') })
@@ -165,10 +185,13 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
       clearInterval(dataWatchTimer)
       // Ingress first: requests in flight still get their answer (and their enqueue).
       for (const server of servers) await server.close()
+      // First attempts first: what they hand over to the retry queues is then taken up by their workers' close.
+      await Promise.all([streams?.close(config.shutdownTimeoutMs), intake?.close(config.shutdownTimeoutMs)])
       await Promise.all([workers?.close(config.shutdownTimeoutMs), cleanups?.close(config.shutdownTimeoutMs)])
+      await lastDelivery?.close()
       await client?.close()
       await Promise.all(apis.map(async a => await a.close()))
-      await queues.close()
+      await Promise.all([queues.close(), workerQueues?.close()])
       // QUIT waits for Redis; a connection still reconnecting (Redis gone, a failover) would wait forever.
       await Promise.all(connections.map(async c => {
         await Promise.race([c.quit().catch(() => {}), sleep(QUIT_TIMEOUT_MS)])

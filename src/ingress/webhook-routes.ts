@@ -1,9 +1,8 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { AppConfig } from '../config/config.js'
 import { MalformedBodyError, RelayError, UnknownAppError, WebhookAuthError } from '../errors.js'
 import { eventLabel, statusClass, type RelayMetrics } from '../metrics/relay-metrics.js'
 import type { EventProducer } from '../queue/event-producer.js'
-import { encodeBody } from '../queue/relay-job.js'
 import { challengeResponse, URL_VALIDATION_EVENT } from '../zoom/challenge.js'
 import { readEventEnvelope } from '../zoom/event-envelope.js'
 import { verifyZoomSignature } from '../zoom/signature.js'
@@ -20,6 +19,11 @@ export interface WebhookRouteOptions {
   /** Records an answered URL validation where every process can read it (the `status` command). */
   onUrlValidation?: (app: string) => void
 }
+
+/** The two answers to a stored event, serialised once (the hot path sends one per request). */
+const JSON_TYPE = 'application/json; charset=utf-8'
+const ACCEPTED = JSON.stringify({ status: 'accepted' })
+const DUPLICATE = JSON.stringify({ status: 'duplicate' })
 
 /** Per-request facts the error handler and the ack timer need. */
 declare module 'fastify' {
@@ -48,8 +52,9 @@ export async function webhookRoutes (app: FastifyInstance, opts: WebhookRouteOpt
   app.decorateRequest('zoomApp', undefined)
   app.decorateRequest('zoomEvent', undefined)
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     metrics.ackDuration.observe({ app: request.zoomApp?.name ?? 'unknown', status_class: statusClass(reply.statusCode) }, reply.elapsedTime / 1000)
+    done()
   })
 
   app.setErrorHandler((err: Error, request, reply) => {
@@ -63,7 +68,7 @@ export async function webhookRoutes (app: FastifyInstance, opts: WebhookRouteOpt
     return errorReply(err, request, reply)
   })
 
-  const handle = async (request: FastifyRequest, zoomApp: AppConfig | undefined, name: string): Promise<unknown> => {
+  const handle = async (request: FastifyRequest, reply: FastifyReply, zoomApp: AppConfig | undefined, name: string): Promise<unknown> => {
     if (zoomApp === undefined) throw new UnknownAppError(name)
     request.zoomApp = zoomApp
     const body = request.body
@@ -90,26 +95,25 @@ export async function webhookRoutes (app: FastifyInstance, opts: WebhookRouteOpt
       return challengeResponse(zoomApp.secretTokens[tokenIndex] as string, envelope.plainToken)
     }
 
-    const stored = await producer.enqueue(zoomApp.name, body, {
-      ...encodeBody(body),
+    const stored = await producer.enqueue(zoomApp.name, {
+      body,
       headers: pickStoredHeaders(headers),
       signatureSha256: sealSignature(headers['x-zm-signature'] as string),
-      event: envelope.event,
-      receivedAt: Date.now()
-    }, envelope.deauthorized)
+      event: envelope.event
+    }, envelope.deauthorized !== undefined)
     if (stored.duplicate) {
       metrics.webhooksReceived.inc({ app: zoomApp.name, event: eventLabel(envelope.event), outcome: 'duplicate', reason: '' })
-      return { status: 'duplicate' }
+      return await reply.type(JSON_TYPE).send(DUPLICATE)
     }
     for (const destination of stored.skipped) metrics.eventsFiltered.inc({ app: zoomApp.name, destination })
     metrics.webhooksReceived.inc({ app: zoomApp.name, event: eventLabel(envelope.event), outcome: 'accepted', reason: '' })
-    return { status: 'accepted' }
+    return await reply.type(JSON_TYPE).send(ACCEPTED)
   }
 
   const routeOptions = { bodyLimit: opts.bodyLimitBytes }
-  app.post('/zoom/webhook', routeOptions, async request => await handle(request, appsByPath.get('/zoom/webhook'), 'default'))
-  app.post<{ Params: { app: string } }>('/zoom/webhook/:app', routeOptions, async request =>
-    await handle(request, appsByName.get(request.params.app), request.params.app.slice(0, 64)))
+  app.post('/zoom/webhook', routeOptions, async (request, reply) => await handle(request, reply, appsByPath.get('/zoom/webhook'), 'default'))
+  app.post<{ Params: { app: string } }>('/zoom/webhook/:app', routeOptions, async (request, reply) =>
+    await handle(request, reply, appsByName.get(request.params.app), request.params.app.slice(0, 64)))
 }
 
 /** Node joins repeated headers with ", ", which no valid signature contains; arrays never occur for these names. */

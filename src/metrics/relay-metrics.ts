@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import { BoundCounter, BoundHistogram } from './bound-metrics.js'
 
 /** Zoom gives up on a delivery that takes 3 s; the buckets are dense below that. */
 const ACK_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5]
@@ -22,20 +23,22 @@ export function statusClass (status: number | undefined): string {
 
 /**
  * Every metric the relay exports, on its own Registry (never prom-client's
- * global one, so several instances can live in one test process).
+ * global one, so several instances can live in one test process). Those
+ * touched once per request or delivery are bound-metrics.ts's; the rest are
+ * prom-client's own.
  * Names follow Prometheus conventions: `zoom_relay_` prefix, base units.
  */
 export class RelayMetrics {
   readonly registry = new Registry()
 
-  readonly webhooksReceived = new Counter({
+  readonly webhooksReceived = new BoundCounter({
     name: 'zoom_relay_webhooks_received_total',
     help: 'Webhook requests by app, Zoom event and outcome (accepted, challenge, rejected) with the rejection reason.',
     labelNames: ['app', 'event', 'outcome', 'reason'] as const,
     registers: [this.registry]
   })
 
-  readonly ackDuration = new Histogram({
+  readonly ackDuration = new BoundHistogram({
     name: 'zoom_relay_ack_duration_seconds',
     help: 'Time from request start to the answer Zoom gets (Zoom gives up after 3 s).',
     labelNames: ['app', 'status_class'] as const,
@@ -50,14 +53,14 @@ export class RelayMetrics {
     registers: [this.registry]
   })
 
-  readonly deliveryAttempts = new Counter({
+  readonly deliveryAttempts = new BoundCounter({
     name: 'zoom_relay_delivery_attempts_total',
-    help: 'Delivery attempts by app, destination, outcome (delivered, retry, rejected, integrity_error) and HTTP status class.',
+    help: 'Delivery attempts (first ones from the stream and retries) by app, destination, outcome (delivered, retry, rejected, integrity_error) and HTTP status class.',
     labelNames: ['app', 'destination', 'outcome', 'status_class'] as const,
     registers: [this.registry]
   })
 
-  readonly deliveryDuration = new Histogram({
+  readonly deliveryDuration = new BoundHistogram({
     name: 'zoom_relay_delivery_duration_seconds',
     help: 'Duration of one delivery attempt, request sent to response consumed.',
     labelNames: ['app', 'destination', 'outcome'] as const,
@@ -65,7 +68,7 @@ export class RelayMetrics {
     registers: [this.registry]
   })
 
-  readonly endToEndLatency = new Histogram({
+  readonly endToEndLatency = new BoundHistogram({
     name: 'zoom_relay_end_to_end_latency_seconds',
     help: 'From x-zm-request-timestamp (Zoom sent it) to a 2xx from the destination.',
     labelNames: ['app', 'destination'] as const,
@@ -75,7 +78,7 @@ export class RelayMetrics {
 
   readonly deadLettered = new Counter({
     name: 'zoom_relay_dead_lettered_total',
-    help: 'Jobs moved to the dead-letter (failed) set: rejected by the destination or out of attempts.',
+    help: 'Events moved to the dead-letter (failed) set: rejected by the destination, out of attempts, corrupt, or abandoned after killing their workers.',
     labelNames: ['app', 'destination', 'reason'] as const,
     registers: [this.registry]
   })
@@ -119,7 +122,7 @@ export class RelayMetrics {
 
   readonly queueJobs = new Gauge({
     name: 'zoom_relay_queue_jobs',
-    help: 'Jobs per queue by state (waiting, active, delayed, failed = dead letters), read from Redis at scrape time.',
+    help: 'What waits per destination by state (waiting: in its stream or a due retry; active: being attempted; delayed: retries scheduled; failed: dead letters), read from Redis at scrape time.',
     labelNames: ['app', 'destination', 'state'] as const,
     registers: [this.registry],
     collect: async () => {

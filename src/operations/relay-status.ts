@@ -1,6 +1,7 @@
 import type { RedisClient } from '../queue/redis-connection.js'
 import type { Config } from '../config/config.js'
 import type { RelayQueues } from '../queue/relay-queues.js'
+import { lastDeliveryField, readLastDeliveries } from '../relay/last-delivery.js'
 
 /** Zoom re-validates every endpoint every 72 hours; an endpoint that fails stops getting events. */
 export const REVALIDATION_PERIOD_MS = 72 * 3600 * 1000
@@ -12,7 +13,7 @@ export interface DestinationStatus {
   active: number
   delayed: number
   deadLettered: number
-  /** Age of the oldest waiting event, ms; null when none waits. */
+  /** Age of the oldest event not yet delivered (first attempt or a due retry), ms; null when none waits. */
   oldestWaitingMs: number | null
   /** When the last delivery succeeded (ISO); null when none is on record. */
   lastDelivery: string | null
@@ -40,20 +41,19 @@ export async function relayStatus (config: Config, queues: RelayQueues, redis: R
       ? { app: app.name, lastUrlValidation: null, revalidationDueInMs: null }
       : { app: app.name, lastUrlValidation: new Date(at).toISOString(), revalidationDueInMs: at + REVALIDATION_PERIOD_MS - now }
   })
-  const destinations = await Promise.all(queues.all().map(async ({ app, destination, queue }) => {
-    const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed')
-    const [oldest] = await queue.getJobs(['wait'], 0, 0, true)
-    const [latest] = await queue.getJobs(['completed'], 0, 0, false)
+  const [depths, lastDeliveries] = await Promise.all([queues.destinationDepths(now), readLastDeliveries(redis, config.redisPrefix)])
+  const destinations = depths.map(({ app, destination, counts, oldestWaitingMs }) => {
+    const last = lastDeliveries[lastDeliveryField(app, destination)]
     return {
-      app: app.name,
-      destination: destination.name,
-      waiting: counts.waiting ?? 0,
-      active: counts.active ?? 0,
-      delayed: counts.delayed ?? 0,
-      deadLettered: counts.failed ?? 0,
-      oldestWaitingMs: oldest === undefined ? null : Math.max(0, now - oldest.data.receivedAt),
-      lastDelivery: latest?.finishedOn === undefined ? null : new Date(latest.finishedOn).toISOString()
+      app,
+      destination,
+      waiting: counts.waiting,
+      active: counts.active,
+      delayed: counts.delayed,
+      deadLettered: counts.failed,
+      oldestWaitingMs,
+      lastDelivery: last === undefined ? null : new Date(last).toISOString()
     }
-  }))
+  })
   return { apps, destinations }
 }

@@ -1,9 +1,12 @@
-import { createHash, randomBytes } from 'node:crypto'
-import type { Job, JobsOptions } from 'bullmq'
-import type { CleanupJobData } from '../deauthorization/cleanup-job.js'
+import { hash } from 'node:crypto'
+import type { AppConfig } from '../config/config.js'
 import { EnqueueError } from '../errors.js'
-import type { RelayJobData } from './relay-job.js'
-import type { RelayQueues } from './relay-queues.js'
+import { acceptsEvent } from '../relay/event-filter.js'
+import { firstConnect, type RedisClient } from './redis-connection.js'
+import { MASK_CLEANUP, MASK_EVENT, MASK_SKIP, withRelayScripts, type RelayScripts } from './redis-scripts.js'
+import { storedMeta, type StoredEvent } from './stored-event.js'
+import { dedupBuckets } from './dedup-window.js'
+import { cleanupStreamKey, eventStreamKey } from './stream-keys.js'
 
 /** What one accepted event became. */
 export interface EnqueueResult {
@@ -13,76 +16,235 @@ export interface EnqueueResult {
   stored: number
   /** Destinations whose event filter excludes it. */
   skipped: string[]
-  /** Whether a deauthorization clean-up was queued with it. */
+  /** Whether a deauthorization clean-up was stored with it. */
   cleanup: boolean
 }
 
-/**
- * Stores one verified event for every destination of its app that takes it
- * (and, for `app_deauthorized`, a clean-up job). Resolves only once Redis has
- * accepted every job; rejects with `EnqueueError` (→ 503, Zoom retries) when
- * Redis refuses or does not answer within `timeoutMs`.
- * A job that Redis stored after the timeout fired is delivered anyway: the
- * retry Zoom sends then is a duplicate, which at-least-once allows.
- *
- * De-duplication is BullMQ's own, inside the script that adds the job: the
- * body's SHA-256 is the job's deduplication id for `dedupWindowSeconds`. Mark
- * and job are written in one atomic step, so a request answered 503 leaves no
- * mark, and Zoom's retry of it is stored normally.
- */
-export class EventProducer {
-  private readonly queues: RelayQueues
-  private readonly timeoutMs: number
-  private readonly dedupWindowMs: number
-
-  private readonly replicated: (() => Promise<void>) | undefined
-
-  /** `replicated`, when set, resolves once Redis replicas have the writes made so far (Redis `WAIT`), or rejects. */
-  constructor (queues: RelayQueues, opts: { timeoutMs: number, dedupWindowSeconds: number, replicated?: () => Promise<void> }) {
-    this.queues = queues
-    this.timeoutMs = opts.timeoutMs
-    this.dedupWindowMs = opts.dedupWindowSeconds * 1000
-    this.replicated = opts.replicated
-  }
-
-  async enqueue (appName: string, body: Buffer, data: RelayJobData, cleanup?: Omit<CleanupJobData, 'receivedAt'>): Promise<EnqueueResult> {
-    const { targets, skipped } = this.queues.forEvent(appName, data.event)
-    const cleanupQueue = cleanup === undefined ? undefined : this.queues.cleanupQueue(appName)
-    // 128 bits of the body's SHA-256: collisions are out of reach, and it is stored three times per job.
-    const dedupId = this.dedupWindowMs > 0 ? createHash('sha256').update(body).digest().subarray(0, 16).toString('base64url') : undefined
-    // Our own job id (96 random bits, short: it is stored several times per job):
-    // BullMQ answers with the earlier job's id when it de-duplicates.
-    const options = (): JobsOptions => dedupId === undefined ? {} : { jobId: randomBytes(12).toString('base64url'), deduplication: { id: dedupId, ttl: this.dedupWindowMs } }
-    const added = await this.withinTimeout(async () => {
-      const results = await Promise.all([
-        ...targets.map(async ({ queue }) => await isNew(queue.add(data.event, data, options()))),
-        ...(cleanupQueue !== undefined && cleanup !== undefined ? [isNew(cleanupQueue.add('app_deauthorized', { ...cleanup, receivedAt: data.receivedAt }, options()))] : [])
-      ])
-      await this.replicated?.()
-      return results
-    })
-    if (added.length > 0 && added.every(isAdded => !isAdded)) return { duplicate: true, stored: 0, skipped: [], cleanup: false }
-    return { duplicate: false, stored: targets.length, skipped, cleanup: cleanupQueue !== undefined }
-  }
-
-  private async withinTimeout<T> (work: () => Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new EnqueueError(`Redis did not accept the event within ${this.timeoutMs} ms.`)), this.timeoutMs)
-    })
-    try {
-      return await Promise.race([work(), timeout])
-    } catch (err) {
-      if (err instanceof EnqueueError) throw err
-      throw new EnqueueError(`Redis refused the event: ${(err as Error).message}`, { cause: err })
-    } finally {
-      clearTimeout(timer)
-    }
-  }
+export interface EventProducerOptions {
+  /** Every app this process takes webhooks for. */
+  apps: readonly AppConfig[]
+  /** Key prefix (REDIS_PREFIX). */
+  prefix: string
+  /** How long a request waits for Redis before it is answered 503 (ENQUEUE_TIMEOUT_MS). */
+  timeoutMs: number
+  /** De-duplication window; 0 turns de-duplication off (DEDUP_WINDOW_SECONDS). */
+  dedupWindowSeconds: number
+  /** When set, resolves once Redis replicas have the writes made so far (Redis `WAIT`), or rejects. */
+  replicated?: () => Promise<void>
+  /**
+   * Most events stored in one round trip; a larger batch is split.
+   * @defaultValue 256
+   */
+  maxBatch?: number
 }
 
-/** Whether `add` created the job (true) or BullMQ de-duplicated it onto an earlier one (false). */
-async function isNew (add: Promise<Job>): Promise<boolean> {
-  const job = await add
-  return job.opts.jobId === undefined || job.id === job.opts.jobId
+/** An app's streams in the order the ingest script's KEYS and masks use. */
+interface AppStreams {
+  app: AppConfig
+  keys: string[]
+  cleanup: boolean
+}
+
+interface Pending {
+  app: AppStreams
+  body: Buffer
+  meta: string
+  mask: string
+  dedupId: string | undefined
+  /** Destinations it goes to, and the names of those whose filter excludes it. */
+  targets: number
+  skipped: string[]
+  cleanup: boolean
+  /** Set once Redis has answered for it. */
+  result?: EnqueueResult
+  resolve: (result: EnqueueResult) => void
+  reject: (err: Error) => void
+}
+
+/** Requests stored together: everything that arrived while the previous round was on its way to Redis. */
+interface Round {
+  requests: Pending[]
+  /** Fires `timeoutMs` after the first request joined: every request still unanswered gets a 503. */
+  timer: NodeJS.Timeout
+  /** Sent to Redis, not yet answered. */
+  flying: boolean
+  /** The timer fired: the round no longer holds a slot, and its late answers are ignored. */
+  expired: boolean
+}
+
+/**
+ * Stores verified events in their destinations' Redis streams, by group
+ * commit: one round of writes is in flight at a time, and the requests that
+ * arrive meanwhile make up the next round, one script call per app (one
+ * round trip, one `WAIT` with REDIS_MIN_REPLICAS). When Redis is quick, a
+ * round holds a request or two; under a burst it grows with the load, which
+ * is far cheaper for Node and Redis than a round trip per event.
+ *
+ * Each request is answered only after Redis has accepted its own event. When
+ * Redis refuses, or does not answer within `timeoutMs` of the request joining
+ * its round, every request of the round is rejected with `EnqueueError` (→
+ * 503, Zoom retries). A round Redis stored after the timeout fired is
+ * delivered anyway: the retry Zoom sends then is a duplicate, which
+ * at-least-once allows.
+ *
+ * De-duplication happens in the same script: 128 bits of the body's SHA-256
+ * are looked up in the app's window (dedup-window.ts), and the entries are
+ * appended only when they are new. Mark and entries are written in one
+ * atomic step, so a request answered 503 leaves no mark, and Zoom's retry of
+ * it is stored normally.
+ */
+export class EventProducer {
+  private readonly redis: RedisClient & RelayScripts
+  private readonly opts: EventProducerOptions
+  private readonly streams = new Map<string, AppStreams>()
+  private readonly dedupWindowMs: number
+  private readonly maxBatch: number
+  /** The round taking new requests. */
+  private next: Round | undefined
+  /** Rounds on their way to Redis. */
+  private inFlight = 0
+  /** A flush is scheduled for the next turn of the event loop. */
+  private scheduled = false
+  /** Redis has answered once: from now on a lost connection fails requests at once. */
+  private connectedOnce = false
+  /**
+   * Rounds on their way to Redis at once. One makes the fewest and largest
+   * rounds; two and three were measured and made no difference (docs/performance.md).
+   */
+  private readonly depth = 1
+
+  constructor (redis: RedisClient, opts: EventProducerOptions) {
+    this.redis = withRelayScripts(redis)
+    this.opts = opts
+    this.dedupWindowMs = opts.dedupWindowSeconds * 1000
+    this.maxBatch = opts.maxBatch ?? 256
+    for (const app of opts.apps) {
+      const keys = app.destinations.map(destination => eventStreamKey(opts.prefix, app, destination))
+      if (app.deauthorization !== undefined) keys.push(cleanupStreamKey(opts.prefix, app))
+      this.streams.set(app.name, { app, keys, cleanup: app.deauthorization !== undefined })
+    }
+  }
+
+  /**
+   * Stores `stored` for every destination of `appName` that takes its event,
+   * and, for `app_deauthorized` (`deauthorization`), a record for the app's clean-up.
+   */
+  async enqueue (appName: string, stored: StoredEvent, deauthorization = false): Promise<EnqueueResult> {
+    const app = this.streams.get(appName)
+    if (app === undefined) throw new EnqueueError(`No app named ${appName} is configured.`)
+    if (this.redis.status !== 'ready') this.failFastWhileDown()
+    let mask = ''
+    const skipped: string[] = []
+    for (const destination of app.app.destinations) {
+      const takes = acceptsEvent(destination.events, stored.event)
+      mask += takes ? MASK_EVENT : MASK_SKIP
+      if (!takes) skipped.push(destination.name)
+    }
+    const cleanup = app.cleanup && deauthorization
+    if (app.cleanup) mask += cleanup ? MASK_CLEANUP : MASK_SKIP
+    // 128 bits of the body's SHA-256: collisions are out of reach.
+    const dedupId = this.dedupWindowMs > 0 ? hash('sha256', stored.body, 'buffer').subarray(0, 16).toString('base64url') : undefined
+    const meta = storedMeta(stored)
+    return await new Promise<EnqueueResult>((resolve, reject) => {
+      const round = this.next ?? this.open()
+      round.requests.push({ app, body: stored.body, meta, mask, dedupId, targets: app.app.destinations.length - skipped.length, skipped, cleanup, resolve, reject })
+      this.pump()
+    })
+  }
+
+  /**
+   * Once Redis has been reached, a connection that is down answers at once:
+   * requests must not queue up behind a round that is waiting for Redis to
+   * come back (Zoom would wait ENQUEUE_TIMEOUT_MS for each 503).
+   */
+  private failFastWhileDown (): void {
+    if (this.connectedOnce) throw new EnqueueError(`Redis is not reachable (connection ${this.redis.status}).`)
+  }
+
+  private open (): Round {
+    const round: Round = {
+      requests: [],
+      flying: false,
+      expired: false,
+      timer: setTimeout(() => {
+        round.expired = true
+        const failure = new EnqueueError(`Redis did not accept the event within ${this.opts.timeoutMs} ms.`)
+        for (const request of round.requests) request.reject(failure)
+        if (this.next === round) this.next = undefined
+        if (round.flying) {
+          // A round stuck on its way to Redis gives up its slot, so the next one can try.
+          this.inFlight--
+          this.pump()
+        }
+      }, this.opts.timeoutMs)
+    }
+    this.next = round
+    return round
+  }
+
+  /** Starts the next round when a slot is free. */
+  private pump (): void {
+    if (this.scheduled || this.next === undefined || this.inFlight >= this.depth) return
+    this.scheduled = true
+    // setImmediate: every request whose body completed in this turn of the event loop joins the round.
+    setImmediate(() => { void this.flush() })
+  }
+
+  private async flush (): Promise<void> {
+    this.scheduled = false
+    const round = this.next
+    this.next = undefined
+    if (round === undefined || round.expired) return
+    round.flying = true
+    this.inFlight++
+    try {
+      const batches = new Map<AppStreams, Pending[]>()
+      for (const request of round.requests) {
+        const batch = batches.get(request.app)
+        if (batch === undefined) batches.set(request.app, [request])
+        else batch.push(request)
+      }
+      if (this.redis.status !== 'ready') {
+        this.failFastWhileDown()
+        // Just after start-up the connection may still be on its way (the round's timer bounds the wait).
+        await firstConnect(this.redis, this.opts.timeoutMs)
+      }
+      this.connectedOnce = true
+      const writes: Array<Promise<void>> = []
+      for (const [app, batch] of batches) {
+        for (let i = 0; i < batch.length; i += this.maxBatch) writes.push(this.write(app, batch.slice(i, i + this.maxBatch)))
+      }
+      await Promise.all(writes)
+      await this.opts.replicated?.()
+      for (const request of round.requests) request.resolve(request.result as EnqueueResult)
+    } catch (err) {
+      const failure = err instanceof EnqueueError ? err : new EnqueueError(`Redis refused the event: ${(err as Error).message}`, { cause: err })
+      for (const request of round.requests) request.reject(failure)
+    } finally {
+      clearTimeout(round.timer)
+      if (!round.expired) {
+        this.inFlight--
+        this.pump()
+      }
+    }
+  }
+
+  /** One script call: stores `batch` (one app's requests) and notes each one's result. */
+  private async write (app: AppStreams, batch: Pending[]): Promise<void> {
+    let keys = app.keys
+    let expireAt = 0
+    if (this.dedupWindowMs > 0) {
+      const buckets = dedupBuckets(this.opts.prefix, app.app, this.dedupWindowMs)
+      keys = [...app.keys, buckets.current, buckets.previous]
+      expireAt = buckets.expireAt
+    }
+    const args: Array<string | Buffer | number> = [app.keys.length, batch.length, expireAt]
+    for (const request of batch) args.push(request.mask, request.body, request.meta, request.dedupId ?? '')
+    const flags = await this.redis.zrIngest(keys.length, ...keys, ...args)
+    batch.forEach((request, i) => {
+      request.result = flags[i] === 1
+        ? { duplicate: false, stored: request.targets, skipped: request.skipped, cleanup: request.cleanup }
+        : { duplicate: true, stored: 0, skipped: [], cleanup: false }
+    })
+  }
 }

@@ -1,7 +1,16 @@
 import { isUtf8 } from 'node:buffer'
 
+/** What a failed attempt leaves on the job (as its progress), for the dead-letter tools. */
+export interface DeliveryState {
+  lastStatus: number | null
+  lastError: string
+  attempts: number
+}
+
 /**
- * What one job stores: the webhook's exact bytes and the headers the
+ * A job of a destination's retry queue: an event whose first attempt, made
+ * straight from the destination's stream, did not deliver it.
+ * It holds the webhook's exact bytes and the headers the
  * destination needs. BullMQ stores job data as JSON, where a Buffer would
  * balloon to `{"type":"Buffer","data":[…]}`; valid UTF-8 (nearly every Zoom
  * body) is stored as the string itself, anything else as base64. Both decode
@@ -19,7 +28,18 @@ export interface RelayJobData {
   event: string
   /** Epoch ms when the relay accepted the event. */
   receivedAt: number
+  /** Attempts made before the event became this job (from its stream). @defaultValue 0 */
+  priorAttempts?: number
+  /**
+   * Set when the event is already settled as a dead letter (rejected, out of
+   * attempts, corrupt): the job only records it in the dead-letter set,
+   * nothing is sent again.
+   */
+  deadLetter?: { reason: DeadLetterReason, message: string, state: DeliveryState }
 }
+
+/** Why an event ended among the dead letters (a label of `zoom_relay_dead_lettered_total`). */
+export type DeadLetterReason = 'rejected' | 'attempts_exhausted' | 'integrity_error' | 'abandoned'
 
 export function encodeBody (body: Buffer): Pick<RelayJobData, 'body' | 'encoding'> {
   return isUtf8(body)

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { hash, timingSafeEqual } from 'node:crypto'
 import { IntegrityError } from '../errors.js'
 import { zoomSignature } from '../zoom/signature.js'
 
@@ -11,7 +11,7 @@ import { zoomSignature } from '../zoom/signature.js'
  * is caught, as re-verifying the stored signature would.
  */
 export function sealSignature (signature: string): string {
-  return createHash('sha256').update(signature).digest('base64url')
+  return hash('sha256', signature, 'base64url')
 }
 
 /** The `x-zm-signature` to forward; throws `IntegrityError` when no configured token reproduces the sealed one. */
@@ -20,7 +20,7 @@ export function restoreSignature (sealed: string, timestamp: string | undefined,
   let restored: string | undefined
   for (const token of secretTokens) {
     const candidate = zoomSignature(token, timestamp ?? '', body)
-    if (timingSafeEqual(createHash('sha256').update(candidate).digest(), expected) && restored === undefined) restored = candidate
+    if (timingSafeEqual(hash('sha256', candidate, 'buffer'), expected) && restored === undefined) restored = candidate
   }
   if (restored === undefined || expected.length !== 32) {
     throw new IntegrityError('the stored bytes no longer match the signature Zoom sent (or the Secret Token that signed it is no longer configured)')

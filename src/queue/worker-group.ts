@@ -1,9 +1,12 @@
-import { Worker, type Job, type WorkerOptions } from 'bullmq'
+import { Worker, type Job, type MinimalJob, type WorkerOptions } from 'bullmq'
 import type { RedisClient } from './redis-connection.js'
 import type { Logger } from 'pino'
 import type { Config } from '../config/config.js'
 import { backoffDelay } from '../relay/retry-policy.js'
 import { RELAY_BACKOFF } from './relay-queues.js'
+
+/** Times a job (or stream entry) may be taken over from a worker that died holding it before it is given up. */
+export const MAX_STALLED_COUNT = 10
 
 /**
  * BullMQ options every relay worker shares. The lock must outlive the
@@ -20,14 +23,16 @@ export function workerOptions (config: Config, connection: RedisClient): WorkerO
     lockDuration,
     // Jobs of a worker that died are taken up again within about two lock durations.
     stalledInterval: lockDuration,
-    maxStalledCount: 10,
+    maxStalledCount: MAX_STALLED_COUNT,
     removeOnComplete: { count: config.completedJobsKept },
     removeOnFail: { age: config.deadLetterRetentionSeconds },
     settings: {
-      // A destination's Retry-After (already bounded) wins over our own schedule.
-      backoffStrategy: (attemptsMade: number, type?: string, err?: Error) => {
+      // A destination's Retry-After (already bounded) wins over our own schedule, which
+      // goes on from the attempts made before the event reached its retry queue.
+      backoffStrategy: (attemptsMade: number, type?: string, err?: Error, job?: MinimalJob) => {
         const asked = (err as { retryAfterMs?: unknown } | undefined)?.retryAfterMs
-        return type === RELAY_BACKOFF && typeof asked === 'number' ? asked : backoffDelay(attemptsMade, config.retry)
+        const prior = (job?.data as { priorAttempts?: number } | undefined)?.priorAttempts ?? 0
+        return type === RELAY_BACKOFF && typeof asked === 'number' ? asked : backoffDelay(prior + attemptsMade, config.retry)
       }
     }
   }

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events'
 import { Pool } from 'undici'
 import { DeliveryError } from '../errors.js'
 import { isRetryableStatus, parseRetryAfter } from './retry-policy.js'
@@ -18,6 +19,7 @@ export interface DeliveryResult {
  */
 export class DestinationClient {
   private readonly pools = new Map<string, Pool>()
+  private readonly targets = new Map<string, Target>()
   private readonly timeoutMs: number
   private readonly retryAfterMaxMs: number
 
@@ -28,50 +30,95 @@ export class DestinationClient {
 
   /** Resolves on 2xx; otherwise throws `DeliveryError` saying whether a retry may help. */
   async post (url: string, body: Buffer, headers: Record<string, string>): Promise<DeliveryResult> {
-    const target = new URL(url)
-    let response
+    const target = this.target(url)
+    const deadline = new AttemptDeadline(this.timeoutMs)
     try {
-      response = await this.pool(target.origin).request({
-        method: 'POST',
-        path: `${target.pathname}${target.search}`,
-        headers,
-        body,
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-        signal: AbortSignal.timeout(this.timeoutMs)
+      let response
+      try {
+        response = await target.pool.request({
+          method: 'POST',
+          path: target.path,
+          headers,
+          body,
+          headersTimeout: this.timeoutMs,
+          bodyTimeout: this.timeoutMs,
+          signal: deadline
+        })
+      } catch (err) {
+        throw new DeliveryError(`${target.origin} did not answer: ${describeNetworkError(err)}`, { retryable: true, cause: err })
+      }
+      const status = response.statusCode
+      let text: string
+      try {
+        text = status >= 200 && status < 300 ? (await response.body.dump(), '') : await response.body.text()
+      } catch (err) {
+        throw new DeliveryError(`${target.origin} answered ${status} but the response broke off: ${describeNetworkError(err)}`, { status, retryable: true, cause: err })
+      }
+      if (status >= 200 && status < 300) return { status }
+      const retryable = isRetryableStatus(status)
+      const retryAfter = response.headers['retry-after']
+      throw new DeliveryError(`${target.origin} answered ${status}${text === '' ? '' : `: ${text.slice(0, ERROR_SNIPPET)}`}`, {
+        status,
+        retryable,
+        retryAfterMs: retryable ? parseRetryAfter(typeof retryAfter === 'string' ? retryAfter : undefined, this.retryAfterMaxMs) : undefined
       })
-    } catch (err) {
-      throw new DeliveryError(`${target.origin} did not answer: ${describeNetworkError(err)}`, { retryable: true, cause: err })
+    } finally {
+      deadline.clear()
     }
-    const status = response.statusCode
-    let text: string
-    try {
-      text = status >= 200 && status < 300 ? (await response.body.dump(), '') : await response.body.text()
-    } catch (err) {
-      throw new DeliveryError(`${target.origin} answered ${status} but the response broke off: ${describeNetworkError(err)}`, { status, retryable: true, cause: err })
-    }
-    if (status >= 200 && status < 300) return { status }
-    const retryable = isRetryableStatus(status)
-    const retryAfter = response.headers['retry-after']
-    throw new DeliveryError(`${target.origin} answered ${status}${text === '' ? '' : `: ${text.slice(0, ERROR_SNIPPET)}`}`, {
-      status,
-      retryable,
-      retryAfterMs: retryable ? parseRetryAfter(typeof retryAfter === 'string' ? retryAfter : undefined, this.retryAfterMaxMs) : undefined
-    })
   }
 
   async close (): Promise<void> {
     await Promise.all([...this.pools.values()].map(async pool => await pool.close()))
     this.pools.clear()
+    this.targets.clear()
   }
 
-  private pool (origin: string): Pool {
-    let pool = this.pools.get(origin)
-    if (pool === undefined) {
-      pool = new Pool(origin, { maxResponseSize: MAX_RESPONSE_BYTES, keepAliveTimeout: 30_000 })
-      this.pools.set(origin, pool)
+  /** The pool and request path for `url`, parsed once per destination URL. */
+  private target (url: string): Target {
+    let target = this.targets.get(url)
+    if (target === undefined) {
+      const parsed = new URL(url)
+      let pool = this.pools.get(parsed.origin)
+      if (pool === undefined) {
+        pool = new Pool(parsed.origin, { maxResponseSize: MAX_RESPONSE_BYTES, keepAliveTimeout: 30_000 })
+        this.pools.set(parsed.origin, pool)
+      }
+      target = { pool, origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` }
+      this.targets.set(url, target)
     }
-    return pool
+    return target
+  }
+}
+
+interface Target {
+  pool: Pool
+  origin: string
+  path: string
+}
+
+/**
+ * The whole-attempt deadline, handed to undici as its `signal` (undici takes
+ * an EventEmitter as well as an AbortSignal). `AbortSignal.timeout` costs an
+ * EventTarget, listeners and a timer per request: about 8 % of a busy
+ * worker's CPU, measured (docs/performance.md). `headersTimeout` and
+ * `bodyTimeout` alone would not bound an attempt: a destination that drips a
+ * byte at a time never trips `bodyTimeout`.
+ */
+class AttemptDeadline extends EventEmitter {
+  reason: Error | undefined
+  private readonly timer: NodeJS.Timeout
+
+  constructor (ms: number) {
+    super()
+    this.timer = setTimeout(() => {
+      this.reason = new Error(`timed out after ${ms} ms`)
+      this.reason.name = 'TimeoutError'
+      this.emit('abort')
+    }, ms)
+  }
+
+  clear (): void {
+    clearTimeout(this.timer)
   }
 }
 

@@ -28,7 +28,8 @@ t.test('status and dead-letters list / replay / purge against a running relay', 
   const bodies = [1, 2, 3, 4, 5, 6].map(id => meetingCreated(id))
   for (const body of bodies) await send(body)
   await send(urlValidation('token'))
-  await eventually(async () => (await queue.getJobCounts('failed')).failed === 4 && (await queue.getJobCounts('completed')).completed === 2, 15_000, 'four dead letters, two delivered')
+  const delivered = (body: string): boolean => sink.received.some(r => r.sha256 === sha256(body))
+  await eventually(async () => (await queue.getJobCounts('failed')).failed === 4 && delivered(bodies[4] ?? '') && delivered(bodies[5] ?? ''), 15_000, 'four dead letters, two delivered')
 
   const list = async (...args: string[]): Promise<Row[]> => {
     const run = await runCli(['dead-letters', 'list', '--json', ...args], env)

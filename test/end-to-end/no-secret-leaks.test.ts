@@ -1,6 +1,6 @@
 import t from 'tap'
 import { request } from 'undici'
-import { eventually, openQueue } from '../helpers/queue.js'
+import { eventually, metricValue, openQueue } from '../helpers/queue.js'
 import { startTestRedis } from '../helpers/redis-server.js'
 import { SECRET, startTestRelay } from '../helpers/relay.js'
 import { startSink } from '../helpers/sink.js'
@@ -41,8 +41,9 @@ t.test('at trace level, through valid, invalid, failing and dead-lettered traffi
   t.equal(await send('{not json', SECRET), 400)
 
   await eventually(async () => {
-    const counts = await deliveries.queue.getJobCounts('completed', 'failed')
-    return (counts.completed ?? 0) + (counts.failed ?? 0) === 21
+    const delivered = await metricValue(relay.metricsUrl, 'zoom_relay_delivery_attempts_total', { outcome: 'delivered' }) ?? 0
+    const dead = await metricValue(relay.metricsUrl, 'zoom_relay_dead_lettered_total', { destination: 'recall' }) ?? 0
+    return delivered + dead === 21 && (await deliveries.queue.getJobCounts('failed')).failed === dead
   }, 30_000, 'every delivery settled')
   await eventually(async () => (await cleanups.queue.getJobCounts('failed')).failed === 1, 30_000, 'clean-up dead-lettered')
   const deadLetters = [...await deliveries.queue.getFailed(), ...await cleanups.queue.getFailed()]

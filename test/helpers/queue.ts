@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
+import { readStoredEvent, toStreamEntry, type StoredEvent } from '../../src/queue/stored-event.js'
 
 /** A read-side view of one relay queue, for assertions on what Redis holds. */
 export function openQueue (redisUrl: string, name = '{default.recall}'): { queue: Queue, close: () => Promise<void> } {
@@ -9,6 +10,35 @@ export function openQueue (redisUrl: string, name = '{default.recall}'): { queue
   const queue = new Queue(name, { connection, prefix: 'zoom-relay' })
   queue.on('error', () => {})
   return { queue, close: async () => { await queue.close(); connection.disconnect() } }
+}
+
+/** A stored event read back from a destination's stream, with its entry id. */
+export type StoredEntry = StoredEvent & { id: string }
+
+/**
+ * A read-side view of one destination's stream: what the web role stored and
+ * no worker has acknowledged yet (with the web role alone, everything stored).
+ */
+export function openStream (redisUrl: string, app = 'default', destination = 'recall'): { count: () => Promise<number>, events: () => Promise<StoredEntry[]>, close: () => Promise<void> } {
+  const client = new Redis(redisUrl, { maxRetriesPerRequest: null })
+  client.on('error', () => {})
+  const key = `zoom-relay:{${app}}:events:${destination}`
+  return {
+    count: async () => await client.xlen(key),
+    events: async () => (await client.xrangeBuffer(key, '-', '+')).map(raw => {
+      const entry = toStreamEntry(raw)
+      return { id: entry.id, ...readStoredEvent(entry) }
+    }),
+    close: async () => { client.disconnect() }
+  }
+}
+
+/** The stream of first attempts of the env-configured app's Recall destination. */
+export const RECALL_STREAM = 'zoom-relay:{default}:events:recall'
+
+/** Entries a destination's stream holds: stored and not yet acknowledged by a worker. */
+export async function streamLength (client: Redis, key = RECALL_STREAM): Promise<number> {
+  return await client.xlen(key)
 }
 
 /** Polls `check` until it returns true; fails after `timeoutMs`. */

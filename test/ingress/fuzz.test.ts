@@ -1,7 +1,7 @@
 import { connect } from 'node:net'
 import t from 'tap'
 import { Pool } from 'undici'
-import { openQueue } from '../helpers/queue.js'
+import { openStream } from '../helpers/queue.js'
 import { pick, randomBytes, randomInt, seededRandom } from '../helpers/random.js'
 import { startTestRedis } from '../helpers/redis-server.js'
 import { residentBytes, startRelayProcess } from '../helpers/relay-process.js'
@@ -105,9 +105,9 @@ t.test(`fuzz: ${REQUESTS} hostile requests (seed ${SEED}) get the right 4xx, not
   const redis = await startTestRedis()
   t.teardown(async () => { await redis.stop() })
   const web = await startRelayProcess('web', { redisUrl: redis.url, recallBaseUrl: 'http://127.0.0.1:9', env: { BODY_LIMIT_BYTES: String(BODY_LIMIT), DEDUP_WINDOW_SECONDS: '0' } })
-  const { queue, close } = openQueue(redis.url)
+  const stream = openStream(redis.url)
   const pool = new Pool(web.url, { connections: 16, pipelining: 1 })
-  t.teardown(async () => { await pool.close(); await close(); await web.stop() })
+  t.teardown(async () => { await pool.close(); await stream.close(); await web.stop() })
   t.comment(`reproduce with FUZZ_SEED=${SEED} FUZZ_REQUESTS=${REQUESTS}`)
 
   const random = seededRandom(SEED)
@@ -165,7 +165,7 @@ t.test(`fuzz: ${REQUESTS} hostile requests (seed ${SEED}) get the right 4xx, not
 
   t.same(wrong.slice(0, 20), [], `every answer as expected (${wrong.length} wrong)`)
   t.comment(`cases: ${[...byKind].sort().map(([k, v]) => `${k}=${v}`).join(' ')}`)
-  t.equal(await queue.count(), stored, `exactly the ${stored} verified events were stored, nothing else`)
+  t.equal(await stream.count(), stored, `exactly the ${stored} verified events were stored, nothing else`)
   t.equal(web.child.exitCode, null, 'the web process is still running')
   t.equal((await fetch(`${web.url}/healthz`)).status, 200)
   const rssAtEnd = await residentBytes(web.metricsUrl)

@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net'
 import t from 'tap'
 import { request } from 'undici'
-import { openQueue } from '../helpers/queue.js'
+import { openStream } from '../helpers/queue.js'
 import { startTestRedis } from '../helpers/redis-server.js'
 import { SECRET, startTestRelay } from '../helpers/relay.js'
 import { meetingCreated, zoomHeaders } from '../helpers/zoom.js'
@@ -29,8 +29,8 @@ async function postEvent (url: string, id: number): Promise<number> {
 t.test('slow or stalled clients are cut off with 408 and never pin the server', async t => {
   const redis = await startTestRedis()
   const relay = await startTestRelay({ redisUrl: redis.url, recallBaseUrl: 'http://127.0.0.1:9', role: 'web', env: { HTTP_REQUEST_TIMEOUT_MS: '500' } })
-  const { queue, close } = openQueue(redis.url)
-  t.teardown(async () => { await relay.close(); await close(); await redis.stop() })
+  const stream = openStream(redis.url)
+  t.teardown(async () => { await relay.close(); await stream.close(); await redis.stop() })
   const url = relay.webUrl ?? ''
 
   const stalledHeaders = await rawClient(url, 'POST /zoom/webhook HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\n')
@@ -41,7 +41,7 @@ t.test('slow or stalled clients are cut off with 408 and never pin the server', 
   t.equal(await postEvent(relay.webhookUrl(), 2), 200, 'a normal request is served while two clients stall')
   t.match(await stalledHeaders.closed, /^HTTP\/1\.1 408/, 'stalled headers: 408, connection closed')
   t.match(await stalledBody.closed, /^HTTP\/1\.1 408/, 'stalled body: 408, connection closed')
-  t.equal(await queue.count(), 1, 'only the complete request was stored')
+  t.equal(await stream.count(), 1, 'only the complete request was stored')
 })
 
 t.test('HTTP_MAX_CONNECTIONS: connections over the limit are refused, and served again once others close', async t => {

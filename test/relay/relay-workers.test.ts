@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { request } from 'undici'
-import { eventually, metricValue, openQueue } from '../helpers/queue.js'
+import { eventually, metricValue, openQueue, RECALL_STREAM, streamLength } from '../helpers/queue.js'
 import { startTestRedis } from '../helpers/redis-server.js'
 import { startTestRelay, SECRET } from '../helpers/relay.js'
 import { sha256, startSink, type SinkBehaviour } from '../helpers/sink.js'
@@ -69,12 +69,29 @@ t.test('a destination that never recovers dead-letters the job after RETRY_ATTEM
   t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_dead_lettered_total', { reason: 'attempts_exhausted' }), 1)
 })
 
-t.test('completed jobs are trimmed to COMPLETED_JOBS_KEPT', async t => {
-  const { sink, relay, queue } = await setup(t, () => ({ status: 200 }), { COMPLETED_JOBS_KEPT: '2' })
+t.test('completed retry jobs are trimmed to COMPLETED_JOBS_KEPT', async t => {
+  // Each event's first attempt fails, so each becomes a job of the retry queue that then completes.
+  const tries = new Map<string, number>()
+  const { sink, relay, queue } = await setup(t, req => {
+    const n = (tries.get(req.sha256) ?? 0) + 1
+    tries.set(req.sha256, n)
+    return { status: n === 1 ? 503 : 200 }
+  }, { COMPLETED_JOBS_KEPT: '2' })
   for (let i = 0; i < 6; i++) t.equal(await send(relay.webhookUrl(), meetingCreated(100 + i)), 200)
-  await sink.waitFor(6)
-  await eventually(async () => (await queue.getJobCounts('active', 'waiting')).active === 0, 5000, 'queue idle')
+  await sink.waitFor(12)
+  await eventually(async () => (await queue.getJobCounts('active', 'waiting', 'delayed')).active === 0 && (await queue.getJobCounts('delayed')).delayed === 0, 5000, 'queue idle')
+  t.equal([...tries.values()].filter(n => n === 2).length, 6, 'each event failed once, then was delivered once')
   t.ok(((await queue.getJobCounts('completed')).completed ?? 0) <= 2, 'at most two kept')
+})
+
+t.test('an event delivered at its first attempt leaves nothing behind in Redis', async t => {
+  const { sink, relay, queue, redis } = await setup(t, () => ({ status: 200 }))
+  for (let i = 0; i < 5; i++) t.equal(await send(relay.webhookUrl(), meetingCreated(200 + i)), 200)
+  await sink.waitFor(5)
+  await eventually(async () => await streamLength(redis.client()) === 0, 5000, 'stream emptied')
+  t.same(await queue.getJobCounts('completed', 'waiting', 'delayed', 'failed'), { completed: 0, waiting: 0, delayed: 0, failed: 0 }, 'no job was needed')
+  t.same(await redis.client().xpending(RECALL_STREAM, 'relay'), [0, null, null, null], 'nothing pending')
+  await eventually(async () => (await redis.client().hget('zoom-relay:last-delivery', 'default/recall')) !== null, 5000, 'last delivery recorded')
 })
 
 t.test('web and worker as separate roles; a stored event whose bytes were altered is never sent', async t => {
@@ -87,10 +104,14 @@ t.test('web and worker as separate roles; a stored event whose bytes were altere
   t.equal(await send(web.webhookUrl(), meetingCreated(7)), 200)
   t.equal(await send(web.webhookUrl(), meetingCreated(8)), 200)
   await web.close()
-  const [first] = await queue.getWaiting(0, 0)
+  const client = redis.client()
+  const [first] = await client.xrange(RECALL_STREAM, '-', '+', 'COUNT', 1)
   t.ok(first, 'stored while no worker runs')
-  // Tamper with the stored bytes behind the relay's back.
-  await redis.client().hset(`zoom-relay:{default.recall}:${first?.id ?? ''}`, 'data', JSON.stringify({ ...first?.data, body: meetingCreated(9) }))
+  t.equal(await streamLength(client), 2)
+  // Tamper with the stored bytes behind the relay's back: stream entries are immutable, so replace it.
+  const fields = Object.fromEntries(chunk(first?.[1] ?? []))
+  await client.xdel(RECALL_STREAM, first?.[0] ?? '')
+  await client.xadd(RECALL_STREAM, '*', 'b', meetingCreated(9), 'm', fields.m ?? '')
 
   const worker = await startTestRelay({ redisUrl: redis.url, recallBaseUrl: sink.url, role: 'worker' })
   t.teardown(async () => { await worker.close() })
@@ -113,5 +134,37 @@ t.test('SIGTERM-style close waits for the delivery in flight', async t => {
   t.equal(await send(relay.webhookUrl(), meetingCreated(10)), 200)
   await sink.waitFor(1)
   await relay.close()
-  t.same(await queue.getJobCounts('completed', 'active', 'waiting'), { completed: 1, active: 0, waiting: 0 }, 'finished, not abandoned')
+  t.equal(sink.received.length, 1)
+  t.equal(await streamLength(redis.client()), 0, 'finished and acknowledged, not abandoned')
+  t.same(await queue.getJobCounts('waiting', 'delayed', 'failed'), { waiting: 0, delayed: 0, failed: 0 }, 'not handed to the retry queue either')
+})
+
+function chunk (flat: string[]): Array<[string, string]> {
+  const pairs: Array<[string, string]> = []
+  for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i] as string, flat[i + 1] as string])
+  return pairs
+}
+
+t.test('a stored event that kept killing the workers holding it is dead-lettered as abandoned, not sent again', async t => {
+  const redis = await startTestRedis()
+  const sink = await startSink()
+  const web = await startTestRelay({ redisUrl: redis.url, recallBaseUrl: sink.url, role: 'web' })
+  t.equal(await send(web.webhookUrl(), meetingCreated(11)), 200)
+  await web.close()
+  const client = redis.client()
+  // Eleven workers took it and died holding it (BullMQ's maxStalledCount is 10 for jobs).
+  await client.xreadgroup('GROUP', 'relay', 'dead-worker', 'COUNT', 1, 'STREAMS', RECALL_STREAM, '>')
+  const [[id] = ['']] = await client.xrange(RECALL_STREAM, '-', '+')
+  for (let i = 0; i < 10; i++) await client.xclaim(RECALL_STREAM, 'relay', 'dead-worker', 0, id)
+  // A short lock: the entry is taken over after 2 × 100 ms + 5 s idle.
+  const worker = await startTestRelay({ redisUrl: redis.url, recallBaseUrl: sink.url, role: 'worker', env: { DELIVERY_TIMEOUT_MS: '100', PROVIDER_API_TIMEOUT_MS: '100' } })
+  const { queue, close } = openQueue(redis.url)
+  t.teardown(async () => { await worker.close(); await close(); await sink.close(); await redis.stop() })
+  await eventually(async () => (await queue.getJobCounts('failed')).failed === 1, 20_000, 'dead-lettered')
+  const [job] = await queue.getFailed()
+  t.match(job?.failedReason, /Taken over 11 times/)
+  t.equal(job?.id, id, 'the job id is the stream entry id')
+  t.equal(sink.received.length, 0, 'never sent again automatically')
+  t.equal(await metricValue(worker.metricsUrl, 'zoom_relay_dead_lettered_total', { reason: 'abandoned' }), 1)
+  await eventually(async () => await streamLength(client) === 0, 5000, 'acknowledged')
 })

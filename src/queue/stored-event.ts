@@ -1,0 +1,80 @@
+import { IntegrityError } from '../errors.js'
+import { encodeBody, type RelayJobData } from './relay-job.js'
+import { entryTime } from './stream-keys.js'
+
+/**
+ * A verified webhook as the web role appends it to a destination's stream.
+ * Stream fields are binary-safe, so the body is stored as the exact bytes
+ * Zoom sent: nothing to encode on the way in, nothing to decode on the way out.
+ */
+export interface StoredEvent {
+  /** The raw request body. */
+  body: Buffer
+  /** Forwarded headers as Zoom sent them, without `x-zm-signature` (see stored-signature.ts). */
+  headers: Record<string, string>
+  /** SHA-256 (base64url) of Zoom's `x-zm-signature`. */
+  signatureSha256: string
+  /** Zoom event name, e.g. `meeting.created`. */
+  event: string
+}
+
+/** One entry read from a stream: its id (`<ms>-<seq>`) and its fields, as bytes. */
+export interface StreamEntry {
+  id: string
+  fields: Map<string, Buffer>
+}
+
+/** Builds a `StreamEntry` from an ioredis `*Buffer` reply entry: `[id, [field, value, …]]`. */
+export function toStreamEntry ([id, flat]: [Buffer, Buffer[]]): StreamEntry {
+  const fields = new Map<string, Buffer>()
+  for (let i = 0; i + 1 < flat.length; i += 2) fields.set((flat[i] as Buffer).toString('latin1'), flat[i + 1] as Buffer)
+  return { id: id.toString('latin1'), fields }
+}
+
+/** Stream entry field names: the body, and the metadata (headers, sealed signature, event name) as JSON. */
+export const BODY_FIELD = 'b'
+export const META_FIELD = 'm'
+
+/** What an entry's metadata field holds: short keys, since it is stored with every event. */
+interface StoredMeta {
+  /** Headers. */
+  h: Record<string, string>
+  /** Sealed signature. */
+  s: string
+  /** Event name. */
+  e: string
+}
+
+/** The metadata field of `event`'s stream entry. */
+export function storedMeta (event: StoredEvent): string {
+  const meta: StoredMeta = { h: event.headers, s: event.signatureSha256, e: event.event }
+  return JSON.stringify(meta)
+}
+
+/** The event stored in `entry`; throws `IntegrityError` when a field is missing or unreadable. */
+export function readStoredEvent (entry: StreamEntry): StoredEvent {
+  const body = entry.fields.get(BODY_FIELD)
+  const raw = entry.fields.get(META_FIELD)
+  if (body === undefined || raw === undefined) throw new IntegrityError(`stream entry ${entry.id} lacks the fields of a stored event`)
+  let meta: Partial<StoredMeta>
+  try {
+    meta = JSON.parse(raw.toString('utf8')) as Partial<StoredMeta>
+  } catch {
+    throw new IntegrityError(`stream entry ${entry.id} has unreadable metadata`)
+  }
+  if (typeof meta.h !== 'object' || meta.h === null || typeof meta.s !== 'string' || typeof meta.e !== 'string') {
+    throw new IntegrityError(`stream entry ${entry.id} has incomplete metadata`)
+  }
+  return { body, headers: meta.h, signatureSha256: meta.s, event: meta.e }
+}
+
+/** The BullMQ job that carries a stored event on when its first attempt did not deliver it. */
+export function toRelayJobData (stored: StoredEvent, entryId: string): RelayJobData {
+  return {
+    ...encodeBody(stored.body),
+    headers: stored.headers,
+    signatureSha256: stored.signatureSha256,
+    event: stored.event,
+    receivedAt: entryTime(entryId)
+  }
+}

@@ -1,0 +1,291 @@
+import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Logger } from 'pino'
+import type { RedisClient } from './redis-connection.js'
+import { withRelayScripts, type RelayScripts } from './redis-scripts.js'
+import { toStreamEntry, type StreamEntry } from './stored-event.js'
+import { CONSUMER_GROUP } from './stream-keys.js'
+
+/** A consumer that has held nothing for this long has gone for good: its name is dropped from the group. */
+const FORGET_CONSUMER_AFTER_MS = 3_600_000
+/** Most ids acknowledged by one script call (Lua's `unpack` has a limit of its own). */
+const MAX_ACK = 1000
+
+export interface StreamConsumerOptions {
+  /** For acknowledgements, claims and group creation: a worker connection, which waits while Redis is away. */
+  redis: RedisClient
+  /** The stream. */
+  key: string
+  /** Entries handled at the same time. */
+  concurrency: number
+  /**
+   * An entry a consumer has held this long without acknowledging it is taken
+   * over by another (its consumer died). Must exceed the longest `handle`.
+   */
+  claimIdleMs: number
+  /** An entry taken over more often than this keeps killing its consumers: it goes to `abandon` instead. */
+  maxDeliveries: number
+  /** Handles one entry; resolving acknowledges and deletes it. A rejection leaves it pending, to be taken over after `claimIdleMs`. */
+  handle: (entry: StreamEntry) => Promise<void>
+  /** Settles an entry that went past `maxDeliveries`; resolving acknowledges and deletes it. */
+  abandon: (entry: StreamEntry, deliveries: number) => Promise<void>
+  logger: Logger
+  /** Added to every log line (app, destination). */
+  labels: Record<string, string>
+  /**
+   * How long one read waits for new entries.
+   * @defaultValue 1000
+   */
+  blockMs?: number
+}
+
+/**
+ * Reads one Redis stream as a member of its consumer group and handles up to
+ * `concurrency` entries at a time. Reads block on a connection of their own;
+ * acknowledgements of entries finished in the same turn of the event loop go
+ * out together, as one script that also deletes them (`XACK` + `XDEL`).
+ *
+ * Nothing is lost when a consumer dies: what it read stays in the group's
+ * pending list, and every consumer periodically takes over entries idle for
+ * longer than `claimIdleMs` (`XPENDING` + `XCLAIM`), as BullMQ does with
+ * stalled jobs.
+ */
+export class StreamConsumer {
+  /** This consumer's name in the group: unique per process and consumer. */
+  readonly name = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`
+  private readonly opts: StreamConsumerOptions
+  private readonly redis: RedisClient & RelayScripts
+  private readonly blocking: RedisClient
+  private readonly inFlight = new Map<string, Promise<void>>()
+  /** Ids taken on and not yet acknowledged: in flight, or handled with the acknowledgement on its way. */
+  private readonly held = new Set<string>()
+  private readonly acking = new Set<Promise<unknown>>()
+  private acks: string[] = []
+  private ackScheduled = false
+  private closing = false
+  private loop: Promise<void> | undefined
+  private claimTimer: NodeJS.Timeout | undefined
+  private recovering = false
+  private slotFreed: (() => void) | undefined
+  private failing = false
+
+  constructor (opts: StreamConsumerOptions) {
+    this.opts = opts
+    this.redis = withRelayScripts(opts.redis)
+    this.blocking = opts.redis.duplicate()
+    // The worker connection already logs each outage once.
+    this.blocking.on('error', () => {})
+  }
+
+  start (): void {
+    this.loop = this.run()
+    const every = Math.max(1000, Math.floor(this.opts.claimIdleMs / 2))
+    this.claimTimer = setInterval(() => { void this.recover() }, every)
+    this.claimTimer.unref()
+  }
+
+  isRunning (): boolean {
+    return this.loop !== undefined && !this.closing
+  }
+
+  /**
+   * Stops reading, takes on what the last read had already moved to this
+   * consumer, and waits for everything in flight, at most `timeoutMs`; what
+   * is still running then stays pending and is taken over elsewhere.
+   */
+  async close (timeoutMs: number): Promise<boolean> {
+    if (this.closing) return true
+    this.closing = true
+    clearInterval(this.claimTimer)
+    // Cuts a blocked read short. If Redis had already answered it, those
+    // entries are in this consumer's pending list: read back below.
+    this.blocking.disconnect()
+    this.slotFreed?.()
+    await this.loop
+    const deadline = sleep(timeoutMs, false)
+    const finished = await Promise.race([
+      (async () => {
+        await this.takeOwnPending().catch(() => {})
+        while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight.values()])
+        this.flushAcks()
+        await Promise.allSettled([...this.acking])
+        return true
+      })(),
+      deadline
+    ])
+    if (!finished) this.opts.logger.warn({ ...this.opts.labels, inFlight: this.inFlight.size }, 'stream entries still in flight at shutdown; another worker takes them over')
+    return finished
+  }
+
+  private async run (): Promise<void> {
+    const { key, concurrency, blockMs = 1000 } = this.opts
+    await this.createGroup().catch(() => {})
+    while (!this.closing) {
+      const free = concurrency - this.inFlight.size
+      if (free <= 0) {
+        await new Promise<void>(resolve => { this.slotFreed = resolve })
+        continue
+      }
+      try {
+        const reply = await this.blocking.callBuffer('XREADGROUP', 'GROUP', CONSUMER_GROUP, this.name, 'COUNT', free, 'BLOCK', blockMs, 'STREAMS', key, '>') as StreamReply
+        this.recovered()
+        if (reply !== null) for (const entry of entriesOf(reply)) this.dispatch(entry)
+      } catch (err) {
+        if (this.closing) break
+        if (/NOGROUP/.test((err as Error).message)) {
+          // Redis lost the stream (a wipe, a failover to an empty replica): start it again.
+          await this.createGroup().catch(() => {})
+          continue
+        }
+        this.failed(err as Error, 'reading')
+        await sleep(500)
+      }
+    }
+  }
+
+  private dispatch (entry: StreamEntry): void {
+    this.held.add(entry.id)
+    const done = this.opts.handle(entry).then(
+      () => { this.ack(entry.id) },
+      (err: Error) => {
+        this.held.delete(entry.id)
+        this.opts.logger.error({ ...this.opts.labels, entry: entry.id, err }, 'stream entry not handled; it stays pending and is taken over later')
+      }
+    ).finally(() => {
+      this.inFlight.delete(entry.id)
+      const wake = this.slotFreed
+      this.slotFreed = undefined
+      wake?.()
+    })
+    this.inFlight.set(entry.id, done)
+  }
+
+  private ack (id: string): void {
+    this.acks.push(id)
+    if (this.ackScheduled) return
+    this.ackScheduled = true
+    setImmediate(() => { this.flushAcks() })
+  }
+
+  private flushAcks (): void {
+    this.ackScheduled = false
+    const ids = this.acks
+    this.acks = []
+    for (let i = 0; i < ids.length; i += MAX_ACK) {
+      const chunk = ids.slice(i, i + MAX_ACK)
+      const acked: Promise<unknown> = this.redis.zrAck(this.opts.key, ...chunk).catch((err: Error) => {
+        // Still pending: taken over and handled again later (at least once).
+        this.opts.logger.warn({ ...this.opts.labels, entries: chunk.length, message: err.message }, 'could not acknowledge handled stream entries; they will be handled again')
+      }).finally(() => {
+        this.acking.delete(acked)
+        for (const id of chunk) this.held.delete(id)
+      })
+      this.acking.add(acked)
+    }
+  }
+
+  /** Takes over entries other consumers (dead ones) have held longer than `claimIdleMs`. */
+  private async recover (): Promise<void> {
+    if (this.recovering || this.closing) return
+    this.recovering = true
+    try {
+      const { key, claimIdleMs, concurrency } = this.opts
+      const free = concurrency - this.inFlight.size
+      if (free > 0) {
+        const idle = await this.redis.xpending(key, CONSUMER_GROUP, 'IDLE', claimIdleMs, '-', '+', free) as Array<[string, string, number, number]>
+        const deliveries = new Map(idle.filter(([id]) => !this.held.has(id)).map(([id, , , times]) => [id, times]))
+        if (deliveries.size > 0) {
+          const claimed = await this.redis.callBuffer('XCLAIM', key, CONSUMER_GROUP, this.name, claimIdleMs, ...deliveries.keys()) as Array<[Buffer, Buffer[]] | null>
+          for (const raw of claimed) {
+            if (raw === null || this.closing) continue
+            const entry = toStreamEntry(raw)
+            const times = (deliveries.get(entry.id) ?? 0) + 1
+            this.opts.logger.warn({ ...this.opts.labels, entry: entry.id, deliveries: times }, 'took over a stream entry its consumer held too long (a worker died mid-delivery)')
+            if (times > this.opts.maxDeliveries) this.abandon(entry, times)
+            else this.dispatch(entry)
+          }
+        }
+      }
+      await this.forgetGoneConsumers()
+    } catch (err) {
+      if (!this.closing) this.failed(err as Error, 'recovering')
+    } finally {
+      this.recovering = false
+    }
+  }
+
+  private abandon (entry: StreamEntry, deliveries: number): void {
+    this.held.add(entry.id)
+    const done = this.opts.abandon(entry, deliveries).then(
+      () => { this.ack(entry.id) },
+      (err: Error) => {
+        this.held.delete(entry.id)
+        this.opts.logger.error({ ...this.opts.labels, entry: entry.id, err }, 'could not settle an abandoned stream entry; it stays pending')
+      }
+    ).finally(() => { this.inFlight.delete(entry.id) })
+    this.inFlight.set(entry.id, done)
+  }
+
+  /** Entries Redis moved to this consumer that it is not handling (a read cut short at shutdown). */
+  private async takeOwnPending (): Promise<void> {
+    const reply = await this.redis.callBuffer('XREADGROUP', 'GROUP', CONSUMER_GROUP, this.name, 'COUNT', 10_000, 'STREAMS', this.opts.key, '0') as StreamReply
+    if (reply === null) return
+    for (const entry of entriesOf(reply)) if (!this.held.has(entry.id)) this.dispatch(entry)
+  }
+
+  private async forgetGoneConsumers (): Promise<void> {
+    const consumers = await this.redis.call('XINFO', 'CONSUMERS', this.opts.key, CONSUMER_GROUP) as unknown[][]
+    for (const flat of consumers) {
+      const info = new Map<unknown, unknown>()
+      for (let i = 0; i + 1 < flat.length; i += 2) info.set(String(flat[i]), flat[i + 1])
+      const name = String(info.get('name'))
+      if (name !== this.name && Number(info.get('pending')) === 0 && Number(info.get('idle')) > FORGET_CONSUMER_AFTER_MS) {
+        await this.redis.xgroup('DELCONSUMER', this.opts.key, CONSUMER_GROUP, name)
+      }
+    }
+  }
+
+  private async createGroup (): Promise<void> {
+    try {
+      await this.redis.xgroup('CREATE', this.opts.key, CONSUMER_GROUP, '0', 'MKSTREAM')
+    } catch (err) {
+      if (!/BUSYGROUP/.test((err as Error).message)) throw err
+    }
+  }
+
+  /** Logs the first failure of an outage, not every retry. */
+  private failed (err: Error, doing: string): void {
+    if (!this.failing) this.opts.logger.warn({ ...this.opts.labels, message: err.message }, `stream consumer failed ${doing}; retrying`)
+    this.failing = true
+  }
+
+  private recovered (): void {
+    this.failing = false
+  }
+}
+
+/** Stream consumers started, checked and stopped together (as WorkerGroup does for BullMQ workers). */
+export class StreamConsumerSet {
+  protected readonly consumers: StreamConsumer[] = []
+
+  start (): void {
+    for (const consumer of this.consumers) consumer.start()
+  }
+
+  isRunning (): boolean {
+    return this.consumers.every(c => c.isRunning())
+  }
+
+  /** Stops reading and waits for entries in flight, at most `timeoutMs`. */
+  async close (timeoutMs: number): Promise<void> {
+    await Promise.all(this.consumers.map(async c => await c.close(timeoutMs)))
+  }
+}
+
+/** An `XREADGROUP` reply read as buffers: one stream, its entries. */
+type StreamReply = Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null
+
+function entriesOf (reply: NonNullable<StreamReply>): StreamEntry[] {
+  return reply.flatMap(([, entries]) => entries.filter(e => e[1] !== null).map(toStreamEntry))
+}

@@ -1,0 +1,126 @@
+import type { Logger } from 'pino'
+import type { AppConfig, DestinationConfig } from '../config/config.js'
+import { DeliveryError, IntegrityError } from '../errors.js'
+import type { CounterChild, HistogramChild } from '../metrics/bound-metrics.js'
+import { statusClass, type RelayMetrics } from '../metrics/relay-metrics.js'
+import type { DeadLetterReason, DeliveryState } from '../queue/relay-job.js'
+import type { StoredEvent } from '../queue/stored-event.js'
+import { restoreSignature } from '../queue/stored-signature.js'
+import type { DestinationClient } from './destination-client.js'
+
+/** Which attempt this is, for the decision between a retry and the dead-letter set. */
+export interface AttemptContext {
+  app: AppConfig
+  destination: DestinationConfig
+  /** Stream entry id or job id, for logs. */
+  id: string
+  /** 1 for the first attempt (made from the stream), counting on through the retry queue. */
+  attempt: number
+  /** No attempt follows this one. */
+  finalAttempt: boolean
+}
+
+interface DeliveredInstruments {
+  attempts: CounterChild
+  duration: HistogramChild
+  endToEnd: HistogramChild
+}
+
+/** How one attempt ended. */
+export type AttemptResult =
+  | { outcome: 'delivered', status: number }
+  /** Try again later (after `error.retryAfterMs` when the destination asked for it). */
+  | { outcome: 'retry', error: DeliveryError, state: DeliveryState }
+  /** Settled as a dead letter: counted and logged already. */
+  | { outcome: 'dead-letter', reason: DeadLetterReason, message: string, state: DeliveryState }
+
+/**
+ * One delivery attempt of a stored event, the same whether it is the first
+ * (straight from the destination's stream) or a retry (from its BullMQ retry
+ * queue): re-seal check and signature, the POST, the metrics and the log line.
+ */
+export class DeliveryAttempts {
+  private readonly client: DestinationClient
+  private readonly metrics: RelayMetrics
+  private readonly logger: Logger
+  /** The metric children of a destination's deliveries, looked up once (see bound-metrics.ts). */
+  private readonly delivered = new WeakMap<DestinationConfig, DeliveredInstruments>()
+
+  constructor (opts: { client: DestinationClient, metrics: RelayMetrics, logger: Logger }) {
+    this.client = opts.client
+    this.metrics = opts.metrics
+    this.logger = opts.logger
+  }
+
+  async attempt (ctx: AttemptContext, stored: StoredEvent): Promise<AttemptResult> {
+    const { metrics, logger } = this
+    const labels = { app: ctx.app.name, destination: ctx.destination.name }
+
+    let headers: Record<string, string>
+    try {
+      const signature = restoreSignature(stored.signatureSha256, stored.headers['x-zm-request-timestamp'], stored.body, ctx.app.secretTokens)
+      headers = { ...stored.headers, 'x-zm-signature': signature }
+      Object.assign(headers, ctx.destination.headers)
+    } catch (err) {
+      if (!(err instanceof IntegrityError)) throw err
+      return this.corrupt(ctx, err.message)
+    }
+
+    const started = performance.now()
+    try {
+      const { status } = await this.client.post(ctx.destination.url, stored.body, headers)
+      const delivered = this.deliveredInstruments(ctx.destination, labels)
+      delivered.attempts.inc()
+      delivered.duration.observe((performance.now() - started) / 1000)
+      const sentAt = Number(stored.headers['x-zm-request-timestamp']) * 1000
+      delivered.endToEnd.observe(Math.max(0, Date.now() - sentAt) / 1000)
+      return { outcome: 'delivered', status }
+    } catch (err) {
+      if (!(err instanceof DeliveryError)) throw err
+      const outcome = err.retryable ? 'retry' : 'rejected'
+      metrics.deliveryAttempts.inc({ ...labels, outcome, status_class: statusClass(err.status) })
+      metrics.deliveryDuration.observe({ ...labels, outcome }, (performance.now() - started) / 1000)
+      const state: DeliveryState = { lastStatus: err.status ?? null, lastError: err.message, attempts: ctx.attempt }
+      if (err.retryable && !ctx.finalAttempt) {
+        logger.info({ ...labels, id: ctx.id, status: err.status, attempts: ctx.attempt }, 'delivery failed, will retry: %s', err.message)
+        return { outcome: 'retry', error: err, state }
+      }
+      const reason = err.retryable ? 'attempts_exhausted' : 'rejected'
+      metrics.deadLettered.inc({ ...labels, reason })
+      logger.warn({ ...labels, id: ctx.id, event: stored.event, status: err.status, attempts: ctx.attempt }, 'delivery dead-lettered: %s', err.message)
+      return { outcome: 'dead-letter', reason, message: err.message, state }
+    }
+  }
+
+  private deliveredInstruments (destination: DestinationConfig, labels: { app: string, destination: string }): DeliveredInstruments {
+    let instruments = this.delivered.get(destination)
+    if (instruments === undefined) {
+      instruments = {
+        // A delivery is a 2xx by definition (DestinationClient throws on anything else).
+        attempts: this.metrics.deliveryAttempts.labels({ ...labels, outcome: 'delivered', status_class: '2xx' }),
+        duration: this.metrics.deliveryDuration.labels({ ...labels, outcome: 'delivered' }),
+        endToEnd: this.metrics.endToEndLatency.labels(labels)
+      }
+      this.delivered.set(destination, instruments)
+    }
+    return instruments
+  }
+
+  /** Counts an event given up after it kept killing the workers that held it. */
+  abandoned (app: AppConfig, destination: DestinationConfig): void {
+    this.metrics.deadLettered.inc({ app: app.name, destination: destination.name, reason: 'abandoned' })
+  }
+
+  /**
+   * A stored event whose bytes no longer match Zoom's signature (or whose
+   * stream entry is unreadable): never sent, straight to the dead letters.
+   */
+  corrupt (ctx: Pick<AttemptContext, 'app' | 'destination' | 'id' | 'attempt'>, why: string): AttemptResult {
+    const labels = { app: ctx.app.name, destination: ctx.destination.name }
+    const integrity = new IntegrityError(`Stored event ${ctx.id} no longer matches its signature: ${why}; not sending it.`)
+    this.logger.error({ ...labels, id: ctx.id, err: integrity }, 'stored event failed re-verification')
+    this.metrics.deliveryAttempts.inc({ ...labels, outcome: 'integrity_error', status_class: 'none' })
+    this.metrics.deadLettered.inc({ ...labels, reason: 'integrity_error' })
+    return { outcome: 'dead-letter', reason: 'integrity_error', message: integrity.message, state: { lastStatus: null, lastError: integrity.message, attempts: ctx.attempt } }
+  }
+}

@@ -1,0 +1,105 @@
+import type { Logger } from 'pino'
+import type { Config } from '../config/config.js'
+import { IntegrityError } from '../errors.js'
+import type { RedisClient } from '../queue/redis-connection.js'
+import type { RelayJobData } from '../queue/relay-job.js'
+import type { DestinationQueue, RelayQueues } from '../queue/relay-queues.js'
+import { readStoredEvent, toRelayJobData, type StoredEvent, type StreamEntry } from '../queue/stored-event.js'
+import { StreamConsumer, StreamConsumerSet } from '../queue/stream-consumer.js'
+import { eventStreamKey } from '../queue/stream-keys.js'
+import { lockDurationMs, MAX_STALLED_COUNT } from '../queue/worker-group.js'
+import type { DeliveryAttempts } from './delivery-attempt.js'
+import type { LastDeliveryRecorder } from './last-delivery.js'
+import { backoffDelay } from './retry-policy.js'
+
+export interface StreamRelayOptions {
+  config: Config
+  /** Worker connection: waits while Redis is away. */
+  connection: RedisClient
+  /** The destinations' retry queues, on a connection that waits while Redis is away. */
+  retryQueues: RelayQueues
+  attempts: DeliveryAttempts
+  lastDelivery: LastDeliveryRecorder
+  logger: Logger
+}
+
+/**
+ * The first attempt of every delivery, straight from the destination's
+ * stream: no job is created for an event the destination takes at once, so
+ * the common case costs Redis one read and one acknowledgement per batch
+ * instead of a BullMQ job's scripts. An event that is not delivered becomes a
+ * job of the destination's retry queue (relay-workers.ts carries on from there),
+ * or a dead letter; only then is its stream entry acknowledged, so a crash in
+ * between leaves it pending, to be taken over by another worker.
+ */
+export class StreamRelay extends StreamConsumerSet {
+  private readonly opts: StreamRelayOptions
+
+  constructor (opts: StreamRelayOptions) {
+    super()
+    this.opts = opts
+    const { config } = opts
+    for (const target of opts.retryQueues.all()) {
+      const { app, destination } = target
+      const labels = { app: app.name, destination: destination.name }
+      this.consumers.push(new StreamConsumer({
+        redis: opts.connection,
+        key: eventStreamKey(config.redisPrefix, app, destination),
+        concurrency: config.deliveryConcurrency,
+        claimIdleMs: lockDurationMs(config),
+        maxDeliveries: MAX_STALLED_COUNT + 1,
+        handle: async entry => { await this.deliver(target, entry) },
+        abandon: async (entry, deliveries) => { await this.abandon(target, entry, deliveries) },
+        logger: opts.logger,
+        labels
+      }))
+    }
+  }
+
+  private async deliver ({ app, destination, queue }: DestinationQueue, entry: StreamEntry): Promise<void> {
+    const { config, attempts } = this.opts
+    let stored: StoredEvent
+    try {
+      stored = readStoredEvent(entry)
+    } catch (err) {
+      if (!(err instanceof IntegrityError)) throw err
+      // Only tampering (or a bug) makes an entry unreadable: nothing can be sent or kept for replay.
+      attempts.corrupt({ app, destination, id: entry.id, attempt: 1 }, err.message)
+      return
+    }
+    const result = await attempts.attempt({ app, destination, id: entry.id, attempt: 1, finalAttempt: config.retry.attempts <= 1 }, stored)
+    if (result.outcome === 'delivered') {
+      this.opts.lastDelivery.record(app.name, destination.name)
+      return
+    }
+    // The stream entry id is the job id: taking the entry over after a crash adds no second job.
+    const data = toRelayJobData(stored, entry.id)
+    if (result.outcome === 'retry') {
+      await queue.add(stored.event, { ...data, priorAttempts: 1 }, {
+        jobId: entry.id,
+        delay: result.error.retryAfterMs ?? backoffDelay(1, config.retry),
+        attempts: config.retry.attempts - 1
+      })
+    } else {
+      await this.settle(queue, data, entry.id, { reason: result.reason, message: result.message, state: result.state })
+    }
+  }
+
+  /** An entry that kept killing the workers holding it: a dead letter, never sent again automatically. */
+  private async abandon ({ app, destination, queue }: DestinationQueue, entry: StreamEntry, deliveries: number): Promise<void> {
+    const message = `Taken over ${deliveries - 1} times from workers that stopped while holding it; given up.`
+    this.opts.logger.error({ app: app.name, destination: destination.name, id: entry.id, deliveries }, 'stream entry abandoned: %s', message)
+    let stored: StoredEvent
+    try {
+      stored = readStoredEvent(entry)
+    } catch {
+      return
+    }
+    this.opts.attempts.abandoned(app, destination)
+    await this.settle(queue, toRelayJobData(stored, entry.id), entry.id, { reason: 'abandoned', message, state: { lastStatus: null, lastError: message, attempts: deliveries - 1 } })
+  }
+
+  private async settle (queue: DestinationQueue['queue'], data: RelayJobData, id: string, deadLetter: NonNullable<RelayJobData['deadLetter']>): Promise<void> {
+    await queue.add(data.event, { ...data, deadLetter }, { jobId: id })
+  }
+}

@@ -1,0 +1,138 @@
+import t, { type Test } from 'tap'
+import { loadConfig } from '../../src/config/load-config.js'
+import { EnqueueError } from '../../src/errors.js'
+import { EventProducer, type EventProducerOptions } from '../../src/queue/event-producer.js'
+import { createRedis, type RedisClient } from '../../src/queue/redis-connection.js'
+import type { StoredEvent } from '../../src/queue/stored-event.js'
+import { eventually, openStream } from '../helpers/queue.js'
+import { randomBytes, seededRandom } from '../helpers/random.js'
+import { startTestRedis, type TestRedis } from '../helpers/redis-server.js'
+import { sha256 } from '../helpers/sink.js'
+import { tempFile } from '../helpers/temp-file.js'
+
+/** Two apps: `sales` with recall (every event), crm (meeting.* only) and the clean-up; `support` with one http destination. */
+function appsFile (t: Test): string {
+  return tempFile(t, 'apps.yaml', `apps:
+  - name: sales
+    secretToken: s
+    destinations:
+      - { type: recall, appId: app-1, apiKey: k, baseUrl: "http://127.0.0.1:9" }
+      - { name: crm, type: http, url: "http://127.0.0.1:9/crm", events: { include: ["meeting.*"] } }
+    deauthorization: { destination: recall }
+  - name: support
+    secretToken: t
+    destinations: [{ type: http, url: "http://127.0.0.1:9/support" }]
+`)
+}
+
+async function setup (t: Test, opts: Partial<EventProducerOptions> = {}): Promise<{ redis: TestRedis, producer: EventProducer, connection: RedisClient, calls: () => Promise<number> }> {
+  const redis = await startTestRedis()
+  const config = loadConfig({ CONFIG_FILE: appsFile(t), REDIS_URL: redis.url })
+  const connection = createRedis(redis.url, 'producer')
+  connection.on('error', () => {})
+  const producer = new EventProducer(connection, { apps: config.apps, prefix: 'zoom-relay', timeoutMs: 500, dedupWindowSeconds: 7200, ...opts })
+  t.teardown(async () => { connection.disconnect(); await redis.stop() })
+  const admin = redis.client()
+  // Script calls so far: how many round trips the events took.
+  const calls = async (): Promise<number> => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0) + Number(/cmdstat_eval:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0)
+  return { redis, producer, connection, calls }
+}
+
+const event = (body: Buffer | string, name = 'meeting.created'): StoredEvent => ({
+  body: Buffer.isBuffer(body) ? body : Buffer.from(body),
+  headers: { 'x-zm-request-timestamp': '1732000000', 'content-type': 'application/json; charset=utf-8' },
+  signatureSha256: 'A'.repeat(43),
+  event: name
+})
+
+t.test('requests of one turn are stored in one script call, each with its exact bytes', async t => {
+  const { redis, producer, calls } = await setup(t)
+  const random = seededRandom(3)
+  // Arbitrary bytes, invalid UTF-8 included: stream fields are binary-safe.
+  const bodies = Array.from({ length: 60 }, (_, i) => randomBytes(random, 1 + i * 37))
+  const results = await Promise.all(bodies.map(async body => await producer.enqueue('support', event(body))))
+  t.ok(results.every(r => !r.duplicate && r.stored === 1), 'every one stored')
+  t.equal(await calls(), 1, 'one round trip for all 60')
+  const stream = openStream(redis.url, 'support', 'http')
+  t.teardown(stream.close)
+  const stored = await stream.events()
+  t.same(stored.map(e => sha256(e.body)), bodies.map(b => sha256(b)), 'the same bytes, in order')
+  t.same(stored[0]?.headers, event('').headers)
+  t.equal(stored[0]?.signatureSha256, 'A'.repeat(43))
+})
+
+t.test('a round in flight: requests arriving meanwhile wait for the next round (group commit)', async t => {
+  const { producer, calls } = await setup(t)
+  const first = producer.enqueue('support', event('{"n":0}'))
+  // Next turns of the event loop, while the first round is on its way.
+  await new Promise(resolve => setImmediate(resolve))
+  const later = Array.from({ length: 20 }, async (_, i) => await producer.enqueue('support', event(`{"n":${i + 1}}`)))
+  await Promise.all([first, ...later])
+  t.equal(await calls(), 2, 'the twenty share the second round')
+})
+
+t.test('maxBatch splits a large round into several script calls', async t => {
+  const { producer, calls } = await setup(t, { maxBatch: 10 })
+  await Promise.all(Array.from({ length: 25 }, async (_, i) => await producer.enqueue('support', event(`{"n":${i}}`))))
+  t.equal(await calls(), 3)
+})
+
+t.test('de-duplication, also within one round and per app', async t => {
+  const { producer } = await setup(t)
+  const [a, b] = await Promise.all([producer.enqueue('support', event('{"same":1}')), producer.enqueue('support', event('{"same":1}'))])
+  t.same([a?.duplicate, b?.duplicate], [false, true], 'the second of two identical bodies in one round')
+  t.equal((await producer.enqueue('support', event('{"same":1}'))).duplicate, true, 'and in a later round')
+  t.equal((await producer.enqueue('sales', event('{"same":1}'))).duplicate, false, 'another app has its own window')
+  const off = await setup(t, { dedupWindowSeconds: 0 })
+  t.equal((await off.producer.enqueue('support', event('{"same":1}'))).duplicate, false)
+  t.equal((await off.producer.enqueue('support', event('{"same":1}'))).duplicate, false, 'off: stored again')
+})
+
+t.test('event filters and the deauthorization record', async t => {
+  const { redis, producer } = await setup(t)
+  t.same(await producer.enqueue('sales', event('{"a":1}', 'user.updated')), { duplicate: false, stored: 1, skipped: ['crm'], cleanup: false }, 'the crm takes meeting.* only')
+  t.same(await producer.enqueue('sales', event('{"a":2}', 'meeting.started')), { duplicate: false, stored: 2, skipped: [], cleanup: false })
+  const deauthorized = '{"event":"app_deauthorized","payload":{"account_id":"acc","user_id":"usr"}}'
+  t.same(await producer.enqueue('sales', event(deauthorized, 'app_deauthorized'), true), { duplicate: false, stored: 1, skipped: ['crm'], cleanup: true })
+  const client = redis.client()
+  t.equal(await client.xlen('zoom-relay:{sales}:events:recall'), 3)
+  t.equal(await client.xlen('zoom-relay:{sales}:events:crm'), 1)
+  const [[, fields] = ['', []]] = await client.xrange('zoom-relay:{sales}:deauthorizations', '-', '+')
+  t.same(fields, ['b', deauthorized], 'the clean-up record is the body itself')
+  for (const key of ['zoom-relay:{sales}:events:recall', 'zoom-relay:{sales}:events:crm', 'zoom-relay:{sales}:deauthorizations']) {
+    const groups = await client.xinfo('GROUPS', key) as unknown[][]
+    t.equal(groups.length, 1, `${key} was created with its consumer group`)
+  }
+  await t.rejects(producer.enqueue('nope', event('{}')), EnqueueError, 'an unknown app is refused')
+})
+
+t.test('Redis down: every request of the round is refused with EnqueueError, and it recovers', async t => {
+  const { redis, producer, connection } = await setup(t)
+  t.equal((await producer.enqueue('support', event('{"up":1}'))).stored, 1)
+  await redis.kill()
+  const refused = await Promise.allSettled([producer.enqueue('support', event('{"down":1}')), producer.enqueue('support', event('{"down":2}'))])
+  t.ok(refused.every(r => r.status === 'rejected' && r.reason instanceof EnqueueError), 'both refused')
+  await eventually(() => connection.status !== 'ready', 5000, 'the connection noticed')
+  await t.rejects(producer.enqueue('support', event('{"down":3}')), { code: 'ZR_ENQUEUE_FAILED', message: /not reachable/ },
+    'once the connection is known to be down, refused at once instead of waiting for ENQUEUE_TIMEOUT_MS')
+  await redis.start()
+  let result
+  for (let i = 0; i < 100 && result === undefined; i++) {
+    try { result = await producer.enqueue('support', event('{"down":1}')) } catch { await new Promise(resolve => setTimeout(resolve, 50)) }
+  }
+  t.same(result, { duplicate: false, stored: 1, skipped: [], cleanup: false }, 'stored once Redis is back: the refusal left no de-duplication mark')
+})
+
+t.test('Redis hung: the round is refused after timeoutMs and the next round goes through once it answers', async t => {
+  const { redis, producer } = await setup(t, { timeoutMs: 300 })
+  t.equal((await producer.enqueue('support', event('{"before":1}'))).stored, 1)
+  redis.signal('SIGSTOP')
+  const hung = await Promise.allSettled([producer.enqueue('support', event('{"hung":1}'))])
+  t.match(hung[0], { status: 'rejected', reason: { code: 'ZR_ENQUEUE_FAILED', message: /within 300 ms/ } })
+  redis.signal('SIGCONT')
+  let stored
+  for (let i = 0; i < 100 && stored === undefined; i++) {
+    try { stored = await producer.enqueue('support', event('{"after":1}')) } catch { await new Promise(resolve => setTimeout(resolve, 50)) }
+  }
+  t.equal(stored?.stored, 1, 'the producer is not stuck behind the round that timed out')
+})
