@@ -2,12 +2,11 @@ import { spawn } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import autocannon from 'autocannon'
-import { Pool } from 'undici'
 import { freePort, startTestRedis } from '../test/helpers/redis-server.js'
 import { startRelayProcess } from '../test/helpers/relay-process.js'
 import { RECALL_APP_ID, SECRET } from '../test/helpers/relay.js'
 import { meetingCreatedBody, signedHeaders } from './bodies.js'
-import { startChild } from './children.js'
+import { startChild, storeThroughWeb } from './children.js'
 
 /**
  * `node --import tsx bench/profile.ts web|worker [seconds|events]`: runs one
@@ -51,18 +50,7 @@ if (role === 'web') {
   process.stdout.write(`${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms\n`)
 } else {
   // Fill the stream with a web process (not profiled), then let the profiled worker drain it.
-  const web = await startRelayProcess('web', { redisUrl: redis.url, recallBaseUrl: sink.url, env: relayEnv })
-  const pool = new Pool(web.url, { connections: 32 })
-  let n = 0
-  await Promise.all(Array.from({ length: 32 }, async () => {
-    while (n < size) {
-      const body = meetingCreatedBody(n++)
-      const res = await pool.request({ method: 'POST', path: '/zoom/webhook', headers: signedHeaders(SECRET, body), body })
-      await res.body.dump()
-    }
-  }))
-  await pool.close()
-  await web.stop()
+  await storeThroughWeb({ redisUrl: redis.url, sinkUrl: sink.url, env: relayEnv }, size)
   profiled = spawnProfiled()
   const started = performance.now()
   while (await sinkCount() < size) await sleep(50)

@@ -28,7 +28,10 @@ export const DEPTH_STATES = ['waiting', 'active', 'delayed', 'failed'] as const
 export function defaultJobOptions (config: Config): DefaultJobOptions {
   return {
     attempts: config.retry.attempts,
-    backoff: { type: RELAY_BACKOFF }
+    backoff: { type: RELAY_BACKOFF },
+    // BullMQ keeps every failed attempt's stack trace in the job unless told otherwise: up to
+    // 36 stacks per job during an outage. The last error is kept in failedReason and progress.
+    stackTraceLimit: 0
   }
 }
 

@@ -66,6 +66,7 @@ t.test('a destination that never recovers dead-letters the job after RETRY_ATTEM
   t.equal(sink.received.length, 3)
   const [job] = await queue.getFailed()
   t.match(job?.progress, { lastStatus: 503, attempts: 3 })
+  t.same(job?.stacktrace, [], 'no stack trace per failed attempt piles up in Redis')
   t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_dead_lettered_total', { reason: 'attempts_exhausted' }), 1)
 })
 

@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap'
 import { MalformedBodyError, RelayError } from '../../src/errors.js'
 import { DEAUTHORIZED_EVENT, readEventEnvelope } from '../../src/zoom/event-envelope.js'
+import { randomBytes, randomInt, seededRandom } from '../helpers/random.js'
 
 const read = (body: string | Buffer): ReturnType<typeof readEventEnvelope> => readEventEnvelope(typeof body === 'string' ? Buffer.from(body, 'utf8') : body)
 const BOM = Buffer.from([0xef, 0xbb, 0xbf])
@@ -94,4 +95,67 @@ t.test('refuses a missing, empty, non-string or too long event', async t => {
   t.equal(read(`{"event":"${'e'.repeat(128)}"}`).event.length, 128, '128 characters is accepted')
   t.equal(read('{"event":"x"}').event, 'x', '1 character is accepted')
   t.equal(read('{"event":" "}').event, ' ', 'not trimmed')
+})
+
+/** The plain reading: decode as UTF-8, parse once. readEventEnvelope must always agree with it. */
+function referenceReading (body: Buffer): unknown {
+  try {
+    const start = body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0
+    const parsed = JSON.parse(body.toString('utf8', start)) as unknown
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return 'not an object'
+    const { event, payload } = parsed as { event?: unknown, payload?: { plainToken?: unknown, account_id?: unknown, user_id?: unknown } | null }
+    if (typeof event !== 'string' || event.length === 0 || event.length > 128) return 'no event'
+    const text = (v: unknown): string | undefined => typeof v === 'string' && v !== '' ? v : undefined
+    const p = typeof payload === 'object' && payload !== null ? payload : {}
+    return { event, plainToken: text(p.plainToken), ...(event === 'app_deauthorized' ? { deauthorized: { accountId: text(p.account_id), userId: text(p.user_id) } } : {}) }
+  } catch {
+    return 'not JSON'
+  }
+}
+
+function ourReading (body: Buffer): unknown {
+  try {
+    return readEventEnvelope(body)
+  } catch (err) {
+    const message = (err as Error).message
+    return /not valid JSON/.test(message) ? 'not JSON' : /JSON object/.test(message) ? 'not an object' : 'no event'
+  }
+}
+
+t.test('read as Latin-1 first, the fields are always those of a UTF-8 reading', async t => {
+  const cases: Array<[string, Buffer]> = [
+    ['emoji in the topic', Buffer.from('{"event":"meeting.created","payload":{"object":{"topic":"🗓️ sync"}}}')],
+    ['non-ASCII event name', Buffer.from('{"event":"méeting.created"}')],
+    ['non-ASCII plainToken', Buffer.from('{"event":"endpoint.url_validation","payload":{"plainToken":"tök€n"}}')],
+    ['escaped non-ASCII plainToken', Buffer.from('{"event":"endpoint.url_validation","payload":{"plainToken":"t\\u00f6k"}}')],
+    ['non-ASCII deauthorization ids', Buffer.from('{"event":"app_deauthorized","payload":{"account_id":"äcc","user_id":"ü"}}')],
+    ['invalid UTF-8 in a string', Buffer.concat([Buffer.from('{"event":"e","x":"'), Buffer.from([0xff, 0xc3]), Buffer.from('"}')])],
+    ['invalid UTF-8 right before a quote', Buffer.concat([Buffer.from('{"event":"e'), Buffer.from([0xc3]), Buffer.from('"}')])],
+    ['invalid UTF-8 in the event name', Buffer.concat([Buffer.from('{"event":"e'), Buffer.from([0xfe]), Buffer.from('x"}')])],
+    ['invalid UTF-8 outside a string', Buffer.concat([Buffer.from('{"event":"e"'), Buffer.from([0xc2, 0xa0]), Buffer.from('}')])],
+    ['two keys equal only once decoded as UTF-8', Buffer.concat([Buffer.from('{"event":"a","'), Buffer.from([0xff]), Buffer.from('":1,"'), Buffer.from([0xfe]), Buffer.from('":2}')])],
+    ['128 non-ASCII characters (256 bytes) in the event name', Buffer.from(`{"event":"${'é'.repeat(128)}"}`)],
+    ['129 non-ASCII characters in the event name', Buffer.from(`{"event":"${'é'.repeat(129)}"}`)],
+    ['BOM and non-ASCII', Buffer.concat([BOM, Buffer.from('{"event":"ü"}')])]
+  ]
+  for (const [name, body] of cases) t.same(ourReading(body), referenceReading(body), name)
+  t.equal(read('{"event":"méeting.created"}').event, 'méeting.created', 'the UTF-8 name, not its Latin-1 reading')
+  t.equal(read('{"event":"endpoint.url_validation","payload":{"plainToken":"tök€n"}}').plainToken, 'tök€n')
+})
+
+t.test('the two readings agree on 5,000 seeded bodies of random bytes around JSON', async t => {
+  const random = seededRandom(20261125)
+  const pieces = ['{', '}', '"event"', ':', '"e', '"app_deauthorized"', '"payload"', '{"plainToken":"', '"account_id"', ',', '"', '\\u00e9', '\\"', 'é', '🎉', ' ', '[', ']', '1']
+  let disagreements = 0
+  for (let i = 0; i < 5000; i++) {
+    const parts: Buffer[] = [Buffer.from(i % 3 === 0 ? '{"event":"' : '{')]
+    const n = randomInt(random, 12)
+    for (let j = 0; j < n; j++) {
+      parts.push(random() < 0.2 ? randomBytes(random, 1 + randomInt(random, 3)) : Buffer.from(pieces[randomInt(random, pieces.length)] as string))
+    }
+    if (i % 2 === 0) parts.push(Buffer.from('"}'))
+    const body = Buffer.concat(parts)
+    if (JSON.stringify(ourReading(body)) !== JSON.stringify(referenceReading(body))) disagreements++
+  }
+  t.equal(disagreements, 0)
 })

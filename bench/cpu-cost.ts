@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs'
+import { setTimeout as sleep } from 'node:timers/promises'
+import autocannon from 'autocannon'
+import { Redis } from 'ioredis'
+import { startTestRedis } from '../test/helpers/redis-server.js'
+import { startRelayProcess } from '../test/helpers/relay-process.js'
+import { SECRET } from '../test/helpers/relay.js'
+import { meetingCreatedBody, signedHeaders } from './bodies.js'
+import { startChild, storeThroughWeb } from './children.js'
+
+/**
+ * `node --import tsx bench/cpu-cost.ts web|ceiling|worker [VAR=value,…]`: CPU
+ * time per event of every process involved, from /proc (all threads), and
+ * Redis' command statistics. A figure per event is steadier than a rate on a
+ * shared machine: it is what docs/performance.md compares changes with.
+ * - web / ceiling: 8 s of the bench's ingest load on our web role or the bare route;
+ * - worker: a worker draining 40,000 stored events to the bench's sink,
+ *   measured from when it is ready (its start-up is left out).
+ * Extra relay variables (e.g. DEDUP_WINDOW_SECONDS=0) are passed to the relay.
+ */
+const mode = process.argv[2] ?? 'web'
+const relayEnv = {
+  DELIVERY_CONCURRENCY: '64',
+  LOG_LEVEL: 'warn',
+  ...Object.fromEntries((process.argv[3] ?? '').split(',').filter(Boolean).map(kv => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
+}
+
+/** User + system CPU of a process and all its threads, in microseconds. */
+function cpuMicros (pid: number): number {
+  const fields = (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] ?? '').split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10_000
+}
+
+const redis = await startTestRedis({ aof: true })
+const admin = new Redis(redis.url)
+const redisPid = Number(/process_id:(\d+)/.exec(await admin.info('server'))?.[1])
+const sink = await startChild('bench/sink-server.ts')
+const perEvent = (micros: number, events: number): string => (micros / events).toFixed(1)
+
+try {
+  if (mode === 'worker') {
+    const events = 40_000
+    await storeThroughWeb({ redisUrl: redis.url, sinkUrl: sink.url, env: relayEnv }, events)
+    const sinkCount = async (): Promise<number> => (await (await fetch(`${sink.url}/stats`)).json() as { count: number }).count
+    const worker = await startRelayProcess('worker', { redisUrl: redis.url, recallBaseUrl: sink.url, env: relayEnv })
+    await admin.config('RESETSTAT')
+    const from = await sinkCount()
+    const cpu0 = [cpuMicros(worker.child.pid ?? 0), cpuMicros(redisPid), cpuMicros(sink.child.pid ?? 0)]
+    const started = performance.now()
+    let to = from
+    while ((to = await sinkCount()) < events * 0.9) await sleep(20)
+    const seconds = (performance.now() - started) / 1000
+    const [worker1, redis1, sink1] = [cpuMicros(worker.child.pid ?? 0), cpuMicros(redisPid), cpuMicros(sink.child.pid ?? 0)]
+    const delivered = to - from
+    process.stdout.write(`worker: ${Math.round(delivered / seconds)} deliveries/s; CPU µs per delivery: worker ${perEvent(worker1 - (cpu0[0] ?? 0), delivered)}, Redis ${perEvent(redis1 - (cpu0[1] ?? 0), delivered)}, sink ${perEvent(sink1 - (cpu0[2] ?? 0), delivered)}\n`)
+    await worker.stop()
+  } else {
+    const server = mode === 'ceiling'
+      ? await startChild('bench/ceiling-server.ts').then(c => ({ url: c.url, pid: c.child.pid ?? 0, stop: async () => { c.child.kill('SIGTERM') } }))
+      : await startRelayProcess('web', { redisUrl: redis.url, recallBaseUrl: sink.url, env: relayEnv }).then(p => ({ url: p.url, pid: p.child.pid ?? 0, stop: p.stop }))
+    let n = 0
+    const run = async (seconds: number): Promise<autocannon.Result> => await autocannon({
+      url: `${server.url}/zoom/webhook`,
+      connections: 64,
+      duration: seconds,
+      requests: [{ method: 'POST', setupRequest: req => { const body = meetingCreatedBody(n++); return { ...req, body, headers: signedHeaders(SECRET, body) } } }]
+    })
+    await run(2)
+    await admin.config('RESETSTAT')
+    const cpu0 = [cpuMicros(server.pid), cpuMicros(redisPid)]
+    const load0 = process.cpuUsage()
+    const result = await run(8)
+    const load = process.cpuUsage(load0)
+    const events = result.requests.total
+    process.stdout.write(`${mode}: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms; CPU µs per request: load generator ${perEvent(load.user + load.system, events)}, server ${perEvent(cpuMicros(server.pid) - (cpu0[0] ?? 0), events)}, Redis ${perEvent(cpuMicros(redisPid) - (cpu0[1] ?? 0), events)}\n`)
+    await server.stop()
+  }
+  for (const line of (await admin.info('commandstats')).split('\n').filter(l => l.startsWith('cmdstat_')).sort()) process.stdout.write(`${line.trim()}\n`)
+} finally {
+  sink.child.kill('SIGTERM')
+  admin.disconnect()
+  await redis.stop()
+}
