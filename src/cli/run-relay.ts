@@ -194,7 +194,7 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
       await Promise.all([queues.close(), workerQueues?.close()])
       // QUIT waits for Redis; a connection still reconnecting (Redis gone, a failover) would wait forever.
       await Promise.all(connections.map(async c => {
-        await Promise.race([c.quit().catch(() => {}), sleep(QUIT_TIMEOUT_MS)])
+        await Promise.race([c.quit().catch(() => {}), sleep(QUIT_TIMEOUT_MS, undefined, { ref: false })])
         c.disconnect()
       }))
       await embedded?.stop()

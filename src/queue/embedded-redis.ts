@@ -69,7 +69,7 @@ async function stopChild (child: ChildProcess, exited: Promise<unknown>): Promis
   if (child.exitCode !== null) return
   // SIGTERM makes redis-server fsync the AOF before it exits.
   child.kill('SIGTERM')
-  await Promise.race([exited, sleep(5000)])
+  await Promise.race([exited, sleep(5000, undefined, { ref: false })])
   if (child.exitCode === null) child.kill('SIGKILL')
 }
 

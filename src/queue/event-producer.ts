@@ -32,10 +32,16 @@ export interface EventProducerOptions {
   /** When set, resolves once Redis replicas have the writes made so far (Redis `WAIT`), or rejects. */
   replicated?: () => Promise<void>
   /**
-   * Most events stored in one round trip; a larger batch is split.
+   * Most events one script call stores; a larger round is split into several calls.
    * @defaultValue 256
    */
   maxBatch?: number
+  /**
+   * Most body bytes one script call carries (large bodies make smaller calls), so
+   * that no single command holds Redis for long.
+   * @defaultValue 8 MiB
+   */
+  maxBatchBytes?: number
 }
 
 /** An app's streams in the order the ingest script's KEYS and masks use. */
@@ -99,6 +105,7 @@ export class EventProducer {
   private readonly streams = new Map<string, AppStreams>()
   private readonly dedupWindowMs: number
   private readonly maxBatch: number
+  private readonly maxBatchBytes: number
   /** The round taking new requests. */
   private next: Round | undefined
   /** Rounds on their way to Redis. */
@@ -118,6 +125,7 @@ export class EventProducer {
     this.opts = opts
     this.dedupWindowMs = opts.dedupWindowSeconds * 1000
     this.maxBatch = opts.maxBatch ?? 256
+    this.maxBatchBytes = opts.maxBatchBytes ?? 8 * 1_048_576
     for (const app of opts.apps) {
       const keys = app.destinations.map(destination => eventStreamKey(opts.prefix, app, destination))
       if (app.deauthorization !== undefined) keys.push(cleanupStreamKey(opts.prefix, app))
@@ -212,7 +220,7 @@ export class EventProducer {
       this.connectedOnce = true
       const writes: Array<Promise<void>> = []
       for (const [app, batch] of batches) {
-        for (let i = 0; i < batch.length; i += this.maxBatch) writes.push(this.write(app, batch.slice(i, i + this.maxBatch)))
+        for (const chunk of this.chunks(batch)) writes.push(this.write(app, chunk))
       }
       await Promise.all(writes)
       await this.opts.replicated?.()
@@ -227,6 +235,24 @@ export class EventProducer {
         this.pump()
       }
     }
+  }
+
+  /** Splits one app's requests into script calls of at most `maxBatch` events and about `maxBatchBytes` of bodies. */
+  private chunks (batch: Pending[]): Pending[][] {
+    const chunks: Pending[][] = []
+    let current: Pending[] = []
+    let bytes = 0
+    for (const request of batch) {
+      if (current.length > 0 && (current.length >= this.maxBatch || bytes + request.body.length > this.maxBatchBytes)) {
+        chunks.push(current)
+        current = []
+        bytes = 0
+      }
+      current.push(request)
+      bytes += request.body.length
+    }
+    if (current.length > 0) chunks.push(current)
+    return chunks
   }
 
   /** One script call: stores `batch` (one app's requests) and notes each one's result. */

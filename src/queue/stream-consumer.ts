@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
-import type { RedisClient } from './redis-connection.js'
+import { blockingDuplicate, type RedisClient } from './redis-connection.js'
 import { withRelayScripts, type RelayScripts } from './redis-scripts.js'
 import { toStreamEntry, type StreamEntry } from './stored-event.js'
 import { CONSUMER_GROUP } from './stream-keys.js'
@@ -73,7 +73,7 @@ export class StreamConsumer {
   constructor (opts: StreamConsumerOptions) {
     this.opts = opts
     this.redis = withRelayScripts(opts.redis)
-    this.blocking = opts.redis.duplicate()
+    this.blocking = blockingDuplicate(opts.redis)
     // The worker connection already logs each outage once.
     this.blocking.on('error', () => {})
   }
@@ -103,7 +103,8 @@ export class StreamConsumer {
     this.blocking.disconnect()
     this.slotFreed?.()
     await this.loop
-    const deadline = sleep(timeoutMs, false)
+    // Unref'd: a deadline that is not reached must not keep a stopped process alive.
+    const deadline = sleep(timeoutMs, false, { ref: false })
     const finished = await Promise.race([
       (async () => {
         await this.takeOwnPending().catch(() => {})

@@ -42,7 +42,7 @@ export class LastDeliveryRecorder {
   /** Flushes, waiting at most 2 s (Redis may be away at shutdown). */
   async close (): Promise<void> {
     clearInterval(this.timer)
-    await Promise.race([this.flush(), sleep(2000)])
+    await Promise.race([this.flush(), sleep(2000, undefined, { ref: false })])
   }
 }
 

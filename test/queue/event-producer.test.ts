@@ -71,10 +71,16 @@ t.test('a round in flight: requests arriving meanwhile wait for the next round (
   t.equal(await calls(), 2, 'the twenty share the second round')
 })
 
-t.test('maxBatch splits a large round into several script calls', async t => {
+t.test('maxBatch and maxBatchBytes split a large round into several script calls', async t => {
   const { producer, calls } = await setup(t, { maxBatch: 10 })
   await Promise.all(Array.from({ length: 25 }, async (_, i) => await producer.enqueue('support', event(`{"n":${i}}`))))
-  t.equal(await calls(), 3)
+  t.equal(await calls(), 3, '25 events, at most 10 per call')
+  const bytes = await setup(t, { maxBatchBytes: 2500 })
+  const big = (i: number): StoredEvent => event(`{"n":${i},"pad":"${'x'.repeat(1000)}"}`)
+  await Promise.all(Array.from({ length: 6 }, async (_, i) => await bytes.producer.enqueue('support', big(i))))
+  t.equal(await bytes.calls(), 3, 'six bodies of ~1 KB, at most ~2.5 KB per call')
+  await bytes.producer.enqueue('support', event(`{"pad":"${'y'.repeat(5000)}"}`))
+  t.equal(await bytes.calls(), 4, 'a body over the limit still goes, alone')
 })
 
 t.test('de-duplication, also within one round and per app', async t => {
