@@ -1,11 +1,10 @@
 import type { Logger } from 'pino'
 import type { Config } from '../config/config.js'
 import type { RedisClient } from '../queue/redis-connection.js'
-import { entryTime } from '../queue/stream-keys.js'
 import { BODY_FIELD, type StreamEntry } from '../queue/stored-event.js'
 import { readEventEnvelope, type EventEnvelope } from '../zoom/event-envelope.js'
 import { StreamConsumer, StreamConsumerSet } from '../queue/stream-consumer.js'
-import { cleanupStreamKey } from '../queue/stream-keys.js'
+import { cleanupStreamKey, entryTime } from '../queue/stream-keys.js'
 import { lockDurationMs, MAX_STALLED_COUNT } from '../queue/worker-group.js'
 import type { RelayQueues } from '../queue/relay-queues.js'
 import type { CleanupJobData } from './cleanup-job.js'
@@ -17,7 +16,6 @@ import type { CleanupJobData } from './cleanup-job.js'
  * id is the job id, so a record taken over after a crash adds no second job.
  */
 export class CleanupIntake extends StreamConsumerSet {
-
   constructor (opts: { config: Config, connection: RedisClient, queues: RelayQueues, logger: Logger }) {
     super()
     for (const app of opts.config.apps) {

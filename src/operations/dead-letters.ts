@@ -1,7 +1,6 @@
 import type { Job } from 'bullmq'
-import { decodeBody, type RelayJobData } from '../queue/relay-job.js'
+import { decodeBody, type DeliveryState, type RelayJobData } from '../queue/relay-job.js'
 import type { DestinationQueue, RelayQueues } from '../queue/relay-queues.js'
-import type { DeliveryState } from '../relay/relay-workers.js'
 
 /** Which dead letters an operation applies to; every given field must match. */
 export interface DeadLetterFilters {

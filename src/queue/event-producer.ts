@@ -57,8 +57,7 @@ interface Pending {
   meta: string
   mask: string
   dedupId: string | undefined
-  /** Destinations it goes to, and the names of those whose filter excludes it. */
-  targets: number
+  /** Names of the destinations whose filter excludes it. */
   skipped: string[]
   cleanup: boolean
   /** Set once Redis has answered for it. */
@@ -74,7 +73,7 @@ interface Round {
   timer: NodeJS.Timeout
   /** Sent to Redis, not yet answered. */
   flying: boolean
-  /** The timer fired: the round no longer holds a slot, and its late answers are ignored. */
+  /** The timer fired: the round no longer holds the slot, and its late answers are ignored. */
   expired: boolean
 }
 
@@ -108,17 +107,15 @@ export class EventProducer {
   private readonly maxBatchBytes: number
   /** The round taking new requests. */
   private next: Round | undefined
-  /** Rounds on their way to Redis. */
-  private inFlight = 0
+  /**
+   * A round is on its way to Redis. One at a time makes the fewest and largest
+   * rounds; two and three were measured and made no difference (docs/performance.md).
+   */
+  private busy = false
   /** A flush is scheduled for the next turn of the event loop. */
   private scheduled = false
   /** Redis has answered once: from now on a lost connection fails requests at once. */
   private connectedOnce = false
-  /**
-   * Rounds on their way to Redis at once. One makes the fewest and largest
-   * rounds; two and three were measured and made no difference (docs/performance.md).
-   */
-  private readonly depth = 1
 
   constructor (redis: RedisClient, opts: EventProducerOptions) {
     this.redis = withRelayScripts(redis)
@@ -155,7 +152,7 @@ export class EventProducer {
     const meta = storedMeta(stored)
     return await new Promise<EnqueueResult>((resolve, reject) => {
       const round = this.next ?? this.open()
-      round.requests.push({ app, body: stored.body, meta, mask, dedupId, targets: app.app.destinations.length - skipped.length, skipped, cleanup, resolve, reject })
+      round.requests.push({ app, body: stored.body, meta, mask, dedupId, skipped, cleanup, resolve, reject })
       this.pump()
     })
   }
@@ -180,8 +177,8 @@ export class EventProducer {
         for (const request of round.requests) request.reject(failure)
         if (this.next === round) this.next = undefined
         if (round.flying) {
-          // A round stuck on its way to Redis gives up its slot, so the next one can try.
-          this.inFlight--
+          // A round stuck on its way to Redis gives up the slot, so the next one can try.
+          this.busy = false
           this.pump()
         }
       }, this.opts.timeoutMs)
@@ -190,9 +187,9 @@ export class EventProducer {
     return round
   }
 
-  /** Starts the next round when a slot is free. */
+  /** Starts the next round unless one is on its way. */
   private pump (): void {
-    if (this.scheduled || this.next === undefined || this.inFlight >= this.depth) return
+    if (this.scheduled || this.next === undefined || this.busy) return
     this.scheduled = true
     // setImmediate: every request whose body completed in this turn of the event loop joins the round.
     setImmediate(() => { void this.flush() })
@@ -204,7 +201,7 @@ export class EventProducer {
     this.next = undefined
     if (round === undefined || round.expired) return
     round.flying = true
-    this.inFlight++
+    this.busy = true
     try {
       const batches = new Map<AppStreams, Pending[]>()
       for (const request of round.requests) {
@@ -231,7 +228,7 @@ export class EventProducer {
     } finally {
       clearTimeout(round.timer)
       if (!round.expired) {
-        this.inFlight--
+        this.busy = false
         this.pump()
       }
     }
@@ -269,7 +266,7 @@ export class EventProducer {
     const flags = await this.redis.zrIngest(keys.length, ...keys, ...args)
     batch.forEach((request, i) => {
       request.result = flags[i] === 1
-        ? { duplicate: false, stored: request.targets, skipped: request.skipped, cleanup: request.cleanup }
+        ? { duplicate: false, stored: app.app.destinations.length - request.skipped.length, skipped: request.skipped, cleanup: request.cleanup }
         : { duplicate: true, stored: 0, skipped: [], cleanup: false }
     })
   }

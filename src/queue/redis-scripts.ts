@@ -1,4 +1,5 @@
 import type { RedisClient } from './redis-connection.js'
+import { BODY_FIELD, META_FIELD } from './stored-event.js'
 import { CONSUMER_GROUP } from './stream-keys.js'
 
 /**
@@ -57,9 +58,9 @@ for i = 1, events do
           ready[s] = true
         end
         if target == 49 then
-          redis.call('XADD', key, '*', 'b', ARGV[a + 1], 'm', ARGV[a + 2])
+          redis.call('XADD', key, '*', '${BODY_FIELD}', ARGV[a + 1], '${META_FIELD}', ARGV[a + 2])
         else
-          redis.call('XADD', key, '*', 'b', ARGV[a + 1])
+          redis.call('XADD', key, '*', '${BODY_FIELD}', ARGV[a + 1])
         end
       end
     end

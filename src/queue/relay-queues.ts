@@ -72,10 +72,6 @@ export class RelayQueues {
     }
   }
 
-  forApp (appName: string): readonly DestinationQueue[] {
-    return this.byApp.get(appName) ?? []
-  }
-
   /** The app's clean-up queue; undefined when clean-up is off. */
   cleanupQueue (appName: string): Queue<CleanupJobData> | undefined {
     return this.cleanups.get(appName)

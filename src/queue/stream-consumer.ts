@@ -130,7 +130,7 @@ export class StreamConsumer {
       }
       try {
         const reply = await this.blocking.callBuffer('XREADGROUP', 'GROUP', CONSUMER_GROUP, this.name, 'COUNT', free, 'BLOCK', blockMs, 'STREAMS', key, '>') as StreamReply
-        this.recovered()
+        this.failing = false
         if (reply !== null) for (const entry of entriesOf(reply)) this.dispatch(entry)
       } catch (err) {
         if (this.closing) break
@@ -146,12 +146,21 @@ export class StreamConsumer {
   }
 
   private dispatch (entry: StreamEntry): void {
+    this.take(entry, async () => { await this.opts.handle(entry) }, 'stream entry not handled; it stays pending and is taken over later')
+  }
+
+  private abandon (entry: StreamEntry, deliveries: number): void {
+    this.take(entry, async () => { await this.opts.abandon(entry, deliveries) }, 'could not settle an abandoned stream entry; it stays pending')
+  }
+
+  /** Runs `work` for an entry this consumer now holds: acknowledged when it resolves, left pending when it rejects. */
+  private take (entry: StreamEntry, work: () => Promise<void>, failure: string): void {
     this.held.add(entry.id)
-    const done = this.opts.handle(entry).then(
+    const done = work().then(
       () => { this.ack(entry.id) },
       (err: Error) => {
         this.held.delete(entry.id)
-        this.opts.logger.error({ ...this.opts.labels, entry: entry.id, err }, 'stream entry not handled; it stays pending and is taken over later')
+        this.opts.logger.error({ ...this.opts.labels, entry: entry.id, err }, failure)
       }
     ).finally(() => {
       this.inFlight.delete(entry.id)
@@ -216,18 +225,6 @@ export class StreamConsumer {
     }
   }
 
-  private abandon (entry: StreamEntry, deliveries: number): void {
-    this.held.add(entry.id)
-    const done = this.opts.abandon(entry, deliveries).then(
-      () => { this.ack(entry.id) },
-      (err: Error) => {
-        this.held.delete(entry.id)
-        this.opts.logger.error({ ...this.opts.labels, entry: entry.id, err }, 'could not settle an abandoned stream entry; it stays pending')
-      }
-    ).finally(() => { this.inFlight.delete(entry.id) })
-    this.inFlight.set(entry.id, done)
-  }
-
   /** Entries Redis moved to this consumer that it is not handling (a read cut short at shutdown). */
   private async takeOwnPending (): Promise<void> {
     const reply = await this.redis.callBuffer('XREADGROUP', 'GROUP', CONSUMER_GROUP, this.name, 'COUNT', 10_000, 'STREAMS', this.opts.key, '0') as StreamReply
@@ -259,10 +256,6 @@ export class StreamConsumer {
   private failed (err: Error, doing: string): void {
     if (!this.failing) this.opts.logger.warn({ ...this.opts.labels, message: err.message }, `stream consumer failed ${doing}; retrying`)
     this.failing = true
-  }
-
-  private recovered (): void {
-    this.failing = false
   }
 }
 

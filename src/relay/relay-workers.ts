@@ -8,8 +8,6 @@ import { WorkerGroup, workerOptions } from '../queue/worker-group.js'
 import type { DeliveryAttempts } from './delivery-attempt.js'
 import type { LastDeliveryRecorder } from './last-delivery.js'
 
-export type { DeliveryState } from '../queue/relay-job.js'
-
 export interface RelayWorkersOptions {
   config: Config
   /** Worker connection: `maxRetriesPerRequest: null`, waits while Redis is away. */
