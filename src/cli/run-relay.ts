@@ -28,6 +28,7 @@ import { OAuthStateStore } from '../oauth/oauth-state-store.js'
 import { ProviderApis } from '../providers/provider-apis.js'
 import { validationKey } from '../operations/relay-status.js'
 import { buildAdminServer } from '../admin/admin-server.js'
+import type { RelayTracing } from '../tracing/relay-tracing.js'
 
 /** Time a readiness probe waits for Redis. */
 const PROBE_TIMEOUT_MS = 1000
@@ -59,6 +60,10 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
   const redisUrl = describeEndpoint(endpoint)
 
   const metrics = new RelayMetrics()
+  // Loaded only when on: with tracing off, no OpenTelemetry module is ever imported.
+  const tracing: RelayTracing | undefined = config.tracing === undefined
+    ? undefined
+    : (await import('../tracing/relay-tracing.js')).startRelayTracing(config.tracing, role, logger)
   let closing: Promise<void> | undefined
   const connections: RedisClient[] = []
   const connect = (use: Parameters<typeof createRedis>[1]): RedisClient => {
@@ -102,7 +107,7 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
     // Hand-overs to the retry queues wait for Redis instead of failing: the stream entry is acknowledged only after.
     workerQueues = new RelayQueues(config, workerConnection)
     lastDelivery = new LastDeliveryRecorder(workerConnection, config.redisPrefix)
-    const attempts = new DeliveryAttempts({ client, metrics, logger })
+    const attempts = new DeliveryAttempts({ client, metrics, logger, tracing })
     streams = new StreamRelay({ config, connection: workerConnection, retryQueues: workerQueues, attempts, lastDelivery, logger })
     streams.start()
     workers = new RelayWorkers({ config, connection: workerConnection, attempts, lastDelivery, logger })
@@ -163,7 +168,7 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
       // Best effort: the metric already has it; this is for `zoom-relay status` across processes.
       producerConnection.hset(validationKey(config.redisPrefix), app, String(Date.now())).catch((err: Error) => { logger.warn({ app, message: err.message }, 'could not record the URL validation in Redis') })
     }
-    const web = buildWebApp({ config, producer, metrics, checkReadiness, logger, oauth, onUrlValidation })
+    const web = buildWebApp({ config, producer, metrics, checkReadiness, logger, oauth, onUrlValidation, tracing })
     servers.push(web)
     webUrl = await web.listen({ host: config.host, port: config.port, listenTextResolver: () => '' })
     logger.info({ url: webUrl, routes: config.apps.map(a => a.path) }, 'webhook server listening')
@@ -198,6 +203,8 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
         c.disconnect()
       }))
       await embedded?.stop()
+      // Last: every span has ended by now.
+      await tracing?.shutdown()
     })()
     return await closing
   }

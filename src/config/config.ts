@@ -129,6 +129,28 @@ export interface RetryConfig {
   retryAfterMaxMs: number
 }
 
+/**
+ * OpenTelemetry traces (off unless an OTLP endpoint is set). Only what decides
+ * whether tracing runs and where it exports is read here; the SDK itself reads
+ * the other standard `OTEL_*` variables (sampler, headers, timeouts, resource).
+ */
+export interface TracingConfig {
+  /**
+   * OTLP/HTTP traces URL: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as given, or
+   * `OTEL_EXPORTER_OTLP_ENDPOINT` with `/v1/traces` appended.
+   */
+  url: string
+  /**
+   * Which traces are recorded (`OTEL_TRACES_SAMPLER`, the `parentbased_` forms
+   * meaning the same): a webhook's span decides for its event, whatever the
+   * sampled flag of Zoom's `traceparent`; delivery spans follow it.
+   * @defaultValue `always_on`
+   */
+  sampler: 'always_on' | 'always_off' | 'traceidratio'
+  /** Share of traces kept with `traceidratio` (`OTEL_TRACES_SAMPLER_ARG`). @defaultValue 1 */
+  ratio: number
+}
+
 export interface Config {
   apps: AppConfig[]
   redis: RedisTarget
@@ -192,4 +214,6 @@ export interface Config {
   providerApiTimeoutMs: number
   /** Retries of a Recall/Attendee API call after 429/5xx/network errors (interactive paths). @defaultValue 3 */
   providerApiRetries: number
+  /** OpenTelemetry traces. @defaultValue unset: off */
+  tracing?: TracingConfig
 }

@@ -3,6 +3,7 @@ import { ConfigError } from '../errors.js'
 import { RECALL_REGIONS, type AppConfig, type Config, type DestinationConfig, type HostPort, type RedisAuth, type RedisTarget } from './config.js'
 import { readConfigFile, readDeauthorization, readOAuth } from './config-file.js'
 import { EnvReader } from './env-reader.js'
+import { readTracingConfig } from './tracing-config.js'
 import { recallRegionBaseUrl, recallWebhookUrl } from '../relay/destination-url.js'
 
 const SECRET_TOKEN_HELP = 'Set it to your Zoom app\'s Secret Token (Zoom App Marketplace → your app → Features → Access → Secret Token).'
@@ -79,6 +80,8 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>> = 
     if (adminToken.length < 16) read.problems.push('ADMIN_TOKEN is shorter than 16 characters. Use a long random value (e.g. openssl rand -hex 32).')
     config.admin = { token: adminToken, host: read.string('ADMIN_HOST') ?? config.host, port: read.integer('ADMIN_PORT', 9465, 0, 65_535) }
   }
+  const tracing = readTracingConfig(read)
+  if (tracing !== undefined) config.tracing = tracing
   if (config.port !== 0 && config.port === config.metricsPort) {
     read.problems.push(`PORT and METRICS_PORT are both ${config.port}. Give the metrics server its own port.`)
   }

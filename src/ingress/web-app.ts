@@ -9,6 +9,7 @@ import { webhookRoutes } from './webhook-routes.js'
 import { oauthRoutes } from '../oauth/oauth-routes.js'
 import type { OAuthStateStore } from '../oauth/oauth-state-store.js'
 import type { ProviderApis } from '../providers/provider-apis.js'
+import type { RelayTracing } from '../tracing/relay-tracing.js'
 
 export interface WebAppOptions {
   config: Config
@@ -20,10 +21,12 @@ export interface WebAppOptions {
   onUrlValidation?: (app: string) => void
   /** The Zoom OAuth connect routes, when some app configures them. */
   oauth?: { states: OAuthStateStore, apis: ProviderApis }
+  /** See WebhookRouteOptions.tracing. */
+  tracing?: RelayTracing
 }
 
 /** The public HTTP server: Zoom's webhook routes plus `/healthz` and `/readyz`. */
-export function buildWebApp ({ config, producer, metrics, checkReadiness, logger, oauth, onUrlValidation }: WebAppOptions): FastifyInstance {
+export function buildWebApp ({ config, producer, metrics, checkReadiness, logger, oauth, onUrlValidation, tracing }: WebAppOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // A slow or stalled client cannot pin the server: Zoom sends ≤ 1 MiB and
@@ -51,7 +54,8 @@ export function buildWebApp ({ config, producer, metrics, checkReadiness, logger
     metrics,
     signatureToleranceSeconds: config.signatureToleranceSeconds,
     bodyLimitBytes: config.bodyLimitBytes,
-    onUrlValidation
+    onUrlValidation,
+    tracing
   })
   if (oauth !== undefined) app.register(oauthRoutes, { apps: config.apps, states: oauth.states, apis: oauth.apis, metrics })
   return app

@@ -9,6 +9,8 @@ import { verifyZoomSignature } from '../zoom/signature.js'
 import { errorReply, statusOf } from './error-reply.js'
 import { pickStoredHeaders } from './forwarded-headers.js'
 import { sealSignature } from '../queue/stored-signature.js'
+import type { StoredEvent } from '../queue/stored-event.js'
+import type { RelayTracing, WebhookTrace } from '../tracing/relay-tracing.js'
 
 export interface WebhookRouteOptions {
   apps: readonly AppConfig[]
@@ -18,6 +20,12 @@ export interface WebhookRouteOptions {
   bodyLimitBytes: number
   /** Records an answered URL validation where every process can read it (the `status` command). */
   onUrlValidation?: (app: string) => void
+  /**
+   * OpenTelemetry spans of each request, when tracing is on. Unset, the
+   * routes add no hook and no request field: a request costs one check more.
+   * @defaultValue unset (off)
+   */
+  tracing?: RelayTracing
 }
 
 /** The two answers to a stored event, serialised once (the hot path sends one per request). */
@@ -30,6 +38,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     zoomApp?: AppConfig
     zoomEvent?: string
+    /** Decorated only when tracing is on. */
+    zoomTrace?: WebhookTrace
   }
 }
 
@@ -51,6 +61,28 @@ export async function webhookRoutes (app: FastifyInstance, opts: WebhookRouteOpt
 
   app.decorateRequest('zoomApp', undefined)
   app.decorateRequest('zoomEvent', undefined)
+  const tracing = opts.tracing
+  if (tracing !== undefined) {
+    app.decorateRequest('zoomTrace', undefined)
+    // Started before the body is read, so that refused bodies (413, 415) have their span too.
+    app.addHook('onRequest', (request, _reply, done) => {
+      request.zoomTrace = tracing.startWebhook(request.headers)
+      done()
+    })
+    app.addHook('onResponse', (request, reply, done) => {
+      request.zoomTrace?.end({ app: request.zoomApp?.name, event: request.zoomEvent === undefined ? undefined : eventLabel(request.zoomEvent), route: request.routeOptions.url, status: reply.statusCode })
+      done()
+    })
+    app.addHook('onRequestAbort', (request, done) => {
+      const trace = request.zoomTrace
+      if (trace !== undefined) {
+        trace.settle('aborted')
+        trace.end({ app: request.zoomApp?.name, event: undefined, route: request.routeOptions.url, status: 499 })
+        request.zoomTrace = undefined
+      }
+      done()
+    })
+  }
 
   app.addHook('onResponse', (request, reply, done) => {
     metrics.ackDuration.observe({ app: request.zoomApp?.name ?? 'unknown', status_class: statusClass(reply.statusCode) }, reply.elapsedTime / 1000)
@@ -61,9 +93,12 @@ export async function webhookRoutes (app: FastifyInstance, opts: WebhookRouteOpt
     const appName = request.zoomApp?.name ?? 'unknown'
     if (statusOf(err) === 503) {
       metrics.enqueueFailures.inc({ app: appName, reason: err instanceof RelayError ? err.code : 'error' })
+      request.zoomTrace?.settle('not_stored', err instanceof RelayError ? err.code : 'error')
       request.log.warn({ app: appName, event: request.zoomEvent, err: { code: (err as { code?: string }).code, message: err.message } }, 'event not stored; answered 503 so Zoom retries')
     } else {
-      metrics.webhooksReceived.inc({ app: appName, event: eventLabel(request.zoomEvent), outcome: 'rejected', reason: rejectionReason(err) })
+      const reason = rejectionReason(err)
+      metrics.webhooksReceived.inc({ app: appName, event: eventLabel(request.zoomEvent), outcome: 'rejected', reason })
+      request.zoomTrace?.settle('rejected', reason)
     }
     return errorReply(err, request, reply)
   })
@@ -75,11 +110,14 @@ export async function webhookRoutes (app: FastifyInstance, opts: WebhookRouteOpt
     if (!Buffer.isBuffer(body) || body.length === 0) throw new MalformedBodyError('The body is empty; Zoom always sends a JSON object.')
 
     const headers = request.headers
+    const trace = request.zoomTrace
+    trace?.begin('verify')
     const tokenIndex = verifyZoomSignature(
       headerValue(headers['x-zm-signature']),
       headerValue(headers['x-zm-request-timestamp']),
       body,
       { secretTokens: zoomApp.secretTokens, toleranceSeconds: opts.signatureToleranceSeconds })
+    trace?.done()
 
     const envelope = readEventEnvelope(body)
     request.zoomEvent = envelope.event
@@ -90,23 +128,33 @@ export async function webhookRoutes (app: FastifyInstance, opts: WebhookRouteOpt
       }
       metrics.webhooksReceived.inc({ app: zoomApp.name, event: URL_VALIDATION_EVENT, outcome: 'challenge', reason: '' })
       metrics.lastUrlValidation.set({ app: zoomApp.name }, Date.now() / 1000)
+      trace?.settle('challenge')
       opts.onUrlValidation?.(zoomApp.name)
       // Answer with the token Zoom signed with: during a rotation that may be the previous one.
       return challengeResponse(zoomApp.secretTokens[tokenIndex] as string, envelope.plainToken)
     }
 
-    const stored = await producer.enqueue(zoomApp.name, {
+    const event: StoredEvent = {
       body,
       headers: pickStoredHeaders(headers),
       signatureSha256: sealSignature(headers['x-zm-signature'] as string),
       event: envelope.event
-    }, envelope.deauthorized !== undefined)
+    }
+    if (trace !== undefined) {
+      // Stored with the event: the workers' delivery spans become children of this request's span.
+      event.traceparent = trace.traceparent
+      trace.begin('store')
+    }
+    const stored = await producer.enqueue(zoomApp.name, event, envelope.deauthorized !== undefined)
+    trace?.done()
     if (stored.duplicate) {
       metrics.webhooksReceived.inc({ app: zoomApp.name, event: eventLabel(envelope.event), outcome: 'duplicate', reason: '' })
+      trace?.settle('duplicate')
       return await reply.type(JSON_TYPE).send(DUPLICATE)
     }
     for (const destination of stored.skipped) metrics.eventsFiltered.inc({ app: zoomApp.name, destination })
     metrics.webhooksReceived.inc({ app: zoomApp.name, event: eventLabel(envelope.event), outcome: 'accepted', reason: '' })
+    trace?.settle('accepted')
     return await reply.type(JSON_TYPE).send(ACCEPTED)
   }
 

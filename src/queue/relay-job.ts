@@ -28,6 +28,8 @@ export interface RelayJobData {
   event: string
   /** Epoch ms when the relay accepted the event. */
   receivedAt: number
+  /** The stored event's `traceparent` (stored-event.ts): retries join the event's trace. @defaultValue unset */
+  traceparent?: string
   /** Attempts made before the event became this job (from its stream). @defaultValue 0 */
   priorAttempts?: number
   /**

@@ -1,6 +1,7 @@
 import { IntegrityError } from '../errors.js'
 import { encodeBody, type RelayJobData } from './relay-job.js'
 import { entryTime } from './stream-keys.js'
+import { isTraceparent } from '../tracing/traceparent.js'
 
 /**
  * A verified webhook as the web role appends it to a destination's stream.
@@ -16,6 +17,12 @@ export interface StoredEvent {
   signatureSha256: string
   /** Zoom event name, e.g. `meeting.created`. */
   event: string
+  /**
+   * W3C `traceparent` of the web role's webhook span, so that the worker's
+   * delivery spans join the event's trace. Set only when the web role traces;
+   * Zoom's own `traceparent` stays in `headers`, forwarded as sent.
+   */
+  traceparent?: string
 }
 
 /** One entry read from a stream: its id (`<ms>-<seq>`) and its fields, as bytes. */
@@ -43,11 +50,15 @@ interface StoredMeta {
   s: string
   /** Event name. */
   e: string
+  /** Trace context (`traceparent`, 55 characters); only when the web role traces. */
+  t?: string
 }
 
 /** The metadata field of `event`'s stream entry. */
 export function storedMeta (event: StoredEvent): string {
   const meta: StoredMeta = { h: event.headers, s: event.signatureSha256, e: event.event }
+  // Checked here, where it enters Redis: a malformed value is left out, never stored.
+  if (event.traceparent !== undefined && isTraceparent(event.traceparent)) meta.t = event.traceparent
   return JSON.stringify(meta)
 }
 
@@ -65,16 +76,21 @@ export function readStoredEvent (entry: StreamEntry): StoredEvent {
   if (typeof meta.h !== 'object' || meta.h === null || typeof meta.s !== 'string' || typeof meta.e !== 'string') {
     throw new IntegrityError(`stream entry ${entry.id} has incomplete metadata`)
   }
-  return { body, headers: meta.h, signatureSha256: meta.s, event: meta.e }
+  const stored: StoredEvent = { body, headers: meta.h, signatureSha256: meta.s, event: meta.e }
+  // Only trace context: an unreadable one is dropped, the event is delivered all the same.
+  if (meta.t !== undefined && isTraceparent(meta.t)) stored.traceparent = meta.t
+  return stored
 }
 
 /** The BullMQ job that carries a stored event on when its first attempt did not deliver it. */
 export function toRelayJobData (stored: StoredEvent, entryId: string): RelayJobData {
-  return {
+  const data: RelayJobData = {
     ...encodeBody(stored.body),
     headers: stored.headers,
     signatureSha256: stored.signatureSha256,
     event: stored.event,
     receivedAt: entryTime(entryId)
   }
+  if (stored.traceparent !== undefined) data.traceparent = stored.traceparent
+  return data
 }

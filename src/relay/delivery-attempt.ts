@@ -7,6 +7,7 @@ import type { DeadLetterReason, DeliveryState } from '../queue/relay-job.js'
 import type { StoredEvent } from '../queue/stored-event.js'
 import { restoreSignature } from '../queue/stored-signature.js'
 import type { DestinationClient } from './destination-client.js'
+import type { RelayTracing } from '../tracing/relay-tracing.js'
 
 /** Which attempt this is, for the decision between a retry and the dead-letter set. */
 export interface AttemptContext {
@@ -43,16 +44,37 @@ export class DeliveryAttempts {
   private readonly client: DestinationClient
   private readonly metrics: RelayMetrics
   private readonly logger: Logger
+  private readonly tracing: RelayTracing | undefined
   /** The metric children of a destination's deliveries, looked up once (see bound-metrics.ts). */
   private readonly delivered = new WeakMap<DestinationConfig, DeliveredInstruments>()
 
-  constructor (opts: { client: DestinationClient, metrics: RelayMetrics, logger: Logger }) {
+  /** `tracing`: a span per attempt when set. @defaultValue unset (off) */
+  constructor (opts: { client: DestinationClient, metrics: RelayMetrics, logger: Logger, tracing?: RelayTracing }) {
     this.client = opts.client
     this.metrics = opts.metrics
     this.logger = opts.logger
+    this.tracing = opts.tracing
   }
 
-  async attempt (ctx: AttemptContext, stored: StoredEvent): Promise<AttemptResult> {
+  /** Makes one attempt; with tracing on, inside its span. */
+  // Not async: with tracing off the attempt's own promise is returned, no wrapper is made.
+  attempt (ctx: AttemptContext, stored: StoredEvent): Promise<AttemptResult> {
+    return this.tracing === undefined ? this.send(ctx, stored) : this.traced(this.tracing, ctx, stored)
+  }
+
+  private async traced (tracing: RelayTracing, ctx: AttemptContext, stored: StoredEvent): Promise<AttemptResult> {
+    const span = tracing.startDelivery(ctx, stored)
+    try {
+      const result = await this.send(ctx, stored)
+      span.end(result)
+      return result
+    } catch (err) {
+      span.fail(err)
+      throw err
+    }
+  }
+
+  private async send (ctx: AttemptContext, stored: StoredEvent): Promise<AttemptResult> {
     const { metrics, logger } = this
     const labels = { app: ctx.app.name, destination: ctx.destination.name }
 
