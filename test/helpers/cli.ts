@@ -5,7 +5,7 @@ export const ROOT = new URL('../..', import.meta.url).pathname
 /** The caller's environment without anything that would configure the relay. */
 export function cleanEnv (extra: Record<string, string>): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) =>
-    !/^(ZOOM_|RECALL_|REDIS_|CONFIG_FILE|PORT|METRICS_PORT|HOST|LOG_LEVEL|NODE_OPTIONS|DEAUTHORIZATION_|PROVIDER_API_|OAUTH_)/.test(k)))
+    !/^(ZOOM_|RECALL_|REDIS_|CONFIG_FILE|PORT|METRICS_PORT|HOST|LOG_LEVEL|NODE_OPTIONS|DEAUTHORIZATION_|PROVIDER_API_|OAUTH_|OTEL_)/.test(k)))
   return { ...env, ...extra }
 }
 

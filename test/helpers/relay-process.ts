@@ -23,11 +23,12 @@ export interface RelayProcess {
 /**
  * The relay as its own process (`zoom-relay <role>` from the sources), as in
  * production: for tests that kill processes or measure their memory.
+ * `nodeArgs` go to node before the entry point (e.g. another `--import`).
  */
-export async function startRelayProcess (role: Role, opts: { redisUrl: string, recallBaseUrl: string, env?: Record<string, string> }): Promise<RelayProcess> {
+export async function startRelayProcess (role: Role, opts: { redisUrl: string, recallBaseUrl: string, env?: Record<string, string>, nodeArgs?: string[] }): Promise<RelayProcess> {
   const port = await freePort()
   const metricsPort = await freePort()
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', role], {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...(opts.nodeArgs ?? []), 'src/cli/main.ts', role], {
     cwd: ROOT,
     env: cleanEnv({
       ZOOM_WEBHOOK_SECRET_TOKEN: SECRET,
