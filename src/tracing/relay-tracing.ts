@@ -75,7 +75,7 @@ export class WebhookTrace {
 
   constructor (tracer: Tracer, headers: IncomingHttpHeaders) {
     this.tracer = tracer
-    const zoom = typeof headers.traceparent === 'string' ? remoteContext(headers.traceparent) : ROOT_CONTEXT
+    const zoom = (typeof headers.traceparent === 'string' ? remoteContext(headers.traceparent) : undefined) ?? ROOT_CONTEXT
     this.span = tracer.startSpan(SPAN_NAMES.webhook, { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: 'POST' } }, zoom)
     this.context = trace.setSpan(ROOT_CONTEXT, this.span)
   }

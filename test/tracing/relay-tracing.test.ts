@@ -63,6 +63,12 @@ t.test('traces on: a span per webhook and per delivery attempt, web and worker p
   const without = await send(web, 2)
   t.equal(withZoom.status, 200, 'event with Zoom\'s traceparent accepted')
   t.equal(without.status, 200, 'event without one accepted')
+  // A forged request: refused, and traced as such (its signature must not be exported either).
+  const forgedBody = meetingCreated(3)
+  const forgedHeaders: Record<string, string> = { ...zoomHeaders('not-the-secret', forgedBody), authorization: AUTHORIZATION }
+  const forged = await request(`${web.url}/zoom/webhook`, { method: 'POST', headers: forgedHeaders, body: forgedBody })
+  await forged.body.dump()
+  t.equal(forged.statusCode, 401, 'forged request refused')
 
   // What the web role stored, before any worker runs.
   const stream = openStream(redis.url)
@@ -93,9 +99,15 @@ t.test('traces on: a span per webhook and per delivery attempt, web and worker p
   t.same([...new Set(spans.map(s => s.resource['zoom_relay.role']))].sort(), ['web', 'worker'], 'spans from both processes')
   t.ok(spans.every(s => s.resource['service.name'] === 'zoom-webhook-relay'), 'default service.name')
 
-  const webhooks = spans.filter(s => s.name === 'zoom.webhook')
-  t.equal(webhooks.length, 2, 'one webhook span per request')
-  const traces = [...new Set(spans.map(s => s.traceId))]
+  t.equal(spans.filter(s => s.name === 'zoom.webhook').length, 3, 'one webhook span per request')
+  const refused = spans.find(s => s.name === 'zoom.webhook' && s.attributes['zoom_relay.outcome'] === 'rejected')
+  t.match(refused?.attributes, { 'zoom_relay.app': 'default', 'zoom_relay.reason': 'signature_mismatch', 'http.response.status_code': 401 }, 'the forged request\'s span: rejected, why, 401')
+  const refusedVerify = spans.find(s => s.name === 'zoom.webhook.verify' && s.parentSpanId === refused?.spanId)
+  t.equal(refusedVerify?.statusCode, 2, 'its verify step failed')
+  t.notOk(spans.some(s => s.name === 'zoom.webhook.store' && s.traceId === refused?.traceId), 'and nothing was stored')
+
+  const webhooks = spans.filter(s => s.name === 'zoom.webhook' && s !== refused)
+  const traces = [...new Set(spans.filter(s => s.traceId !== refused?.traceId).map(s => s.traceId))]
   t.equal(traces.length, 2, 'one trace id per event')
   t.ok(traces.includes(zoomTraceId), 'the event with Zoom\'s traceparent is traced under Zoom\'s trace id')
 
@@ -138,7 +150,8 @@ t.test('traces on: a span per webhook and per delivery attempt, web and worker p
     'signature (event 1)': withZoom.signature,
     'signature (event 2)': without.signature,
     'body (event 1)': withZoom.marker,
-    'body (event 2)': without.marker
+    'body (event 2)': without.marker,
+    'forged signature': (forgedHeaders['x-zm-signature'] ?? '').slice(3)
   }
   for (const [what, value] of Object.entries(secrets)) t.notOk(exported.includes(value), `no ${what} in what was exported`)
   t.notOk(/zoom-authorization-marker|x-zm-signature|"payload"/.test(exported), 'no header values or body fields')
