@@ -142,9 +142,11 @@ export function readDeauthorization (raw: unknown, destinations: readonly Destin
   if (match !== 'user' && match !== 'account') report(`${path}.match`, 'must be user (user-managed apps) or account (admin-managed apps).')
   if (cleanup !== true || (match !== 'user' && match !== 'account')) return undefined
   // On by default wherever Recall or Attendee can be called; silent when there is no key.
-  const candidates = destinations.filter(d => (d.kind === 'recall' || d.kind === 'attendee') && d.api !== undefined)
-  if (raw?.destination === undefined && candidates.length === 0) return undefined
-  const destination = apiDestination(destinations, raw?.destination, ['recall', 'attendee'], `${path}.destination`, report)
+  // Unnamed, Recall comes first (as before Attendee was cleaned up); name an attendee destination to clean that instead.
+  const keyed = (kind: DestinationConfig['kind']): boolean => destinations.some(d => d.kind === kind && d.api !== undefined)
+  if (raw?.destination === undefined && !keyed('recall') && !keyed('attendee')) return undefined
+  const kinds: Array<DestinationConfig['kind']> = raw?.destination !== undefined ? ['recall', 'attendee'] : keyed('recall') ? ['recall'] : ['attendee']
+  const destination = apiDestination(destinations, raw?.destination, kinds, `${path}.destination`, report)
   return destination === undefined ? undefined : { destination: destination.name, match }
 }
 
