@@ -5,8 +5,10 @@ import type { AddressInfo } from 'node:net'
 /**
  * Local stand-ins for Zoom's authorization server, Recall's Zoom OAuth
  * Credentials API and Attendee's Zoom OAuth Connections API, written from the
- * documents in ../shared/seeds (status codes, bodies, the conflict answer,
- * pagination, Retry-After). Real HTTP on 127.0.0.1; never the real services.
+ * documents in ../shared/seeds and ../shared/zoom-recall-facts.md (fields,
+ * defaults, validation, status codes, the conflict answer, pagination,
+ * Retry-After). As strict as the real services: what they refuse, these
+ * refuse. Real HTTP on 127.0.0.1; never the real services.
  */
 
 /** Every scope Attendee's flags need (local recording and on-behalf together). */
