@@ -141,10 +141,12 @@ export function readDeauthorization (raw: unknown, destinations: readonly Destin
   const match = raw?.match ?? 'user'
   if (match !== 'user' && match !== 'account') report(`${path}.match`, 'must be user (user-managed apps) or account (admin-managed apps).')
   if (cleanup !== true || (match !== 'user' && match !== 'account')) return undefined
-  // On by default wherever Recall can be called; silent when there is no key.
-  const candidates = destinations.filter(d => d.kind === 'recall' && d.api !== undefined)
-  if (raw?.destination === undefined && candidates.length === 0) return undefined
-  const destination = apiDestination(destinations, raw?.destination, ['recall'], `${path}.destination`, report)
+  // On by default wherever Recall or Attendee can be called; silent when there is no key.
+  // Unnamed, Recall comes first (as before Attendee was cleaned up); name an attendee destination to clean that instead.
+  const keyed = (kind: DestinationConfig['kind']): boolean => destinations.some(d => d.kind === kind && d.api !== undefined)
+  if (raw?.destination === undefined && !keyed('recall') && !keyed('attendee')) return undefined
+  const kinds: Array<DestinationConfig['kind']> = raw?.destination !== undefined ? ['recall', 'attendee'] : keyed('recall') ? ['recall'] : ['attendee']
+  const destination = apiDestination(destinations, raw?.destination, kinds, `${path}.destination`, report)
   return destination === undefined ? undefined : { destination: destination.name, match }
 }
 
@@ -269,8 +271,9 @@ function readDestinationExtras (raw: Record<string, unknown>, destination: Desti
     else if (typeof raw[flag] !== 'boolean') fail(flag, 'must be true or false.')
   }
   if (destination.kind === 'attendee') {
+    // Attendee's own defaults: local recording token on, on-behalf token off.
     destination.attendeeConnection = {
-      isLocalRecordingTokenSupported: raw.isLocalRecordingTokenSupported === true,
+      isLocalRecordingTokenSupported: raw.isLocalRecordingTokenSupported !== false,
       isOnbehalfTokenSupported: raw.isOnbehalfTokenSupported === true
     }
   }

@@ -48,8 +48,9 @@ export interface DestinationConfig {
   /** Set when the file gives an `apiKey` (recall and attendee only). */
   api?: ProviderApiConfig
   /**
-   * Attendee only: the capability flags sent when registering an OAuth connection.
-   * @defaultValue both false
+   * Attendee only: the capability flags sent when registering an OAuth
+   * connection (each needs its own Zoom scopes, see docs/oauth.md).
+   * @defaultValue Attendee's own: local recording token true, on-behalf token false
    */
   attendeeConnection?: { isLocalRecordingTokenSupported: boolean, isOnbehalfTokenSupported: boolean }
 }
@@ -68,13 +69,13 @@ export interface OAuthConfig {
   registrar: string
 }
 
-/** Deleting Recall's credentials when Zoom sends `app_deauthorized`. */
+/** Deleting Recall's credentials or Attendee's connections when Zoom sends `app_deauthorized`. */
 export interface DeauthorizationConfig {
-  /** Name of the recall destination (with an `apiKey`) whose credentials are deleted. */
+  /** Name of the recall or attendee destination (with an `apiKey`) whose credentials/connections are deleted. */
   destination: string
   /**
-   * `user`: credentials of the deauthorizing user (user-managed apps).
-   * `account`: every credential of the Zoom account (admin-managed apps).
+   * `user`: credentials/connections of the deauthorizing user (user-managed apps).
+   * `account`: every one of the Zoom account (admin-managed apps).
    * @defaultValue `user`
    */
   match: 'user' | 'account'

@@ -1,7 +1,7 @@
 import { UnrecoverableError, type Job } from 'bullmq'
 import type { RedisClient } from '../queue/redis-connection.js'
 import type { Logger } from 'pino'
-import type { AppConfig, Config, DeauthorizationConfig } from '../config/config.js'
+import type { AppConfig, Config, DeauthorizationConfig, DestinationConfig } from '../config/config.js'
 import { ProviderApiError } from '../errors.js'
 import type { RelayMetrics } from '../metrics/relay-metrics.js'
 import type { ProviderApis } from '../providers/provider-apis.js'
@@ -14,12 +14,22 @@ export interface CleanupResult {
   alreadyGone: number
 }
 
+/** What the clean-up needs of a provider: whose records there are, and deleting one. */
+interface RemovableRecords {
+  /** Singular, for the log: `credential`, `connection`. */
+  noun: string
+  ids: (filters: CredentialFilters) => Promise<string[]>
+  delete: (id: string) => Promise<'deleted' | 'gone'>
+}
+
 /**
- * Deletes Recall's Zoom OAuth credentials of whoever removed the app, so a
- * later re-install does not hit Recall's "credential already exists" conflict
- * (Recall is not told about deauthorizations). Idempotent: a credential that
- * is already gone counts as done. Failures retry on the delivery schedule and
- * end in the queue's dead-letter set.
+ * Deletes the Recall Zoom OAuth credentials or Attendee Zoom OAuth
+ * connections of whoever removed the app: Recall is not told about
+ * deauthorizations (a later re-install would hit its "credential already
+ * exists" conflict), and Attendee would keep a connection with revoked tokens.
+ * Only that user's (or account's) records of the configured provider app are
+ * touched. Idempotent: a record already gone counts as done. Failures retry
+ * on the delivery schedule and end in the queue's dead-letter set.
  */
 export class CleanupWorkers extends WorkerGroup {
   private readonly apis: ProviderApis
@@ -44,19 +54,19 @@ export class CleanupWorkers extends WorkerGroup {
     const log = { app: app.name, jobId: job.id, accountId: job.data.accountId, userId: job.data.userId }
     if (filters === undefined) {
       this.metrics.deauthorizationCleanups.inc({ app: app.name, outcome: 'nothing_found' })
-      this.logger.warn(log, `app_deauthorized without the ${deauthorization.match === 'user' ? 'user_id' : 'account_id'} to match credentials on; nothing deleted`)
+      this.logger.warn(log, `app_deauthorized without the ${deauthorization.match === 'user' ? 'user_id' : 'account_id'} to match ${destination.kind === 'recall' ? 'credentials' : 'connections'} on; nothing deleted`)
       return { deleted: 0, alreadyGone: 0 }
     }
     try {
-      const recall = this.apis.recall(app, destination)
+      const records = this.records(app, destination)
       const result: CleanupResult = { deleted: 0, alreadyGone: 0 }
-      for (const credential of await recall.listCredentials(filters)) {
-        if (await recall.deleteCredential(credential.id) === 'deleted') result.deleted++
+      for (const id of await records.ids(filters)) {
+        if (await records.delete(id) === 'deleted') result.deleted++
         else result.alreadyGone++
       }
       this.metrics.deauthorizedCredentialsDeleted.inc({ app: app.name }, result.deleted)
       this.metrics.deauthorizationCleanups.inc({ app: app.name, outcome: result.deleted > 0 ? 'cleaned' : 'nothing_found' })
-      this.logger.info({ ...log, ...result }, 'Recall credentials of a deauthorized Zoom user cleaned up')
+      this.logger.info({ ...log, provider: destination.kind, ...result }, `${destination.kind === 'recall' ? 'Recall' : 'Attendee'} ${records.noun}s of a deauthorized Zoom user cleaned up`)
       return result
     } catch (err) {
       if (!(err instanceof ProviderApiError)) throw err
@@ -67,9 +77,27 @@ export class CleanupWorkers extends WorkerGroup {
       throw err
     }
   }
+
+  private records (app: AppConfig, destination: DestinationConfig): RemovableRecords {
+    if (destination.kind === 'attendee') {
+      const attendee = this.apis.attendee(app, destination)
+      return {
+        noun: 'connection',
+        // Attendee's names are the same as Recall's filters: user_id, account_id.
+        ids: async filters => (await attendee.listConnections({ user_id: filters.user_id, account_id: filters.account_id })).map(c => c.id),
+        delete: async id => await attendee.deleteConnection(id)
+      }
+    }
+    const recall = this.apis.recall(app, destination)
+    return {
+      noun: 'credential',
+      ids: async filters => (await recall.listCredentials(filters)).map(c => c.id),
+      delete: async id => await recall.deleteCredential(id)
+    }
+  }
 }
 
-/** Which credentials to delete; undefined when the event lacks the id to match on. */
+/** Which credentials (Recall) or connections (Attendee) to delete; undefined when the event lacks the id to match on. */
 export function credentialFilters (deauthorization: DeauthorizationConfig, data: CleanupJobData): CredentialFilters | undefined {
   if (deauthorization.match === 'account') return data.accountId === undefined ? undefined : { account_id: data.accountId }
   if (data.userId === undefined) return undefined

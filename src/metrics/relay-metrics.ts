@@ -106,7 +106,7 @@ export class RelayMetrics {
 
   readonly deauthorizedCredentialsDeleted = new Counter({
     name: 'zoom_relay_deauthorization_credentials_deleted_total',
-    help: 'Recall Zoom OAuth credentials deleted after app_deauthorized.',
+    help: 'Recall Zoom OAuth credentials and Attendee Zoom OAuth connections deleted after app_deauthorized.',
     labelNames: ['app'] as const,
     registers: [this.registry]
   })

@@ -1,5 +1,6 @@
 import type { AppConfig, DestinationConfig } from '../config/config.js'
 import { ProviderApiError } from '../errors.js'
+import { ATTENDEE_DEFAULT_FLAGS } from '../providers/attendee-api.js'
 import type { ProviderApis } from '../providers/provider-apis.js'
 import type { RecallConflict } from '../providers/recall-api.js'
 
@@ -11,20 +12,32 @@ export interface Registration {
   replaced: number
 }
 
+/** What the install carried along besides the code. */
+export interface RegistrationOptions {
+  /** The caller's opaque `ref` from the install URL; Attendee keeps it as `metadata.ref`. */
+  ref?: string
+}
+
 /**
  * Hands an authorization code to the app's registrar. Recall answers 400
  * with the conflicting Zoom account or user when a credential already exists
  * (a user who removed the app and installs it again): delete that credential
- * and create once more, as Recall documents.
+ * and create once more, as Recall documents. Attendee needs no such dance: it
+ * keeps one connection per app and Zoom user and updates it (same id).
  */
 export async function registerCode (
   apis: ProviderApis,
   app: AppConfig,
   registrar: DestinationConfig,
-  code: { code: string, redirectUri: string, codeVerifier?: string }
+  code: { code: string, redirectUri: string, codeVerifier?: string },
+  opts: RegistrationOptions = {}
 ): Promise<Registration> {
   if (registrar.kind === 'attendee') {
-    const connection = await apis.attendee(app, registrar).createConnection(code, registrar.attendeeConnection ?? { isLocalRecordingTokenSupported: false, isOnbehalfTokenSupported: false })
+    // Attendee takes no PKCE verifier; it is never sent there.
+    const connection = await apis.attendee(app, registrar).createConnection(
+      { code: code.code, redirectUri: code.redirectUri },
+      registrar.attendeeConnection ?? ATTENDEE_DEFAULT_FLAGS,
+      opts.ref === undefined ? undefined : { ref: opts.ref })
     return { provider: 'attendee', id: String(connection.id), replaced: 0 }
   }
   const recall = apis.recall(app, registrar)

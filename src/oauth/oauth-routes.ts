@@ -3,7 +3,7 @@ import type { AppConfig } from '../config/config.js'
 import { ProviderApiError } from '../errors.js'
 import type { RelayMetrics } from '../metrics/relay-metrics.js'
 import type { ProviderApis } from '../providers/provider-apis.js'
-import { registerCode } from './code-registrar.js'
+import { registerCode, type Registration } from './code-registrar.js'
 import { sendPage } from './oauth-page.js'
 import type { OAuthStateStore } from './oauth-state-store.js'
 import { codeChallenge, randomToken } from './pkce.js'
@@ -19,8 +19,9 @@ interface CallbackQuery { code?: string, state?: string, error?: string, error_d
 
 /**
  * The Zoom OAuth connect flow, for apps with an `oauth` section:
- * `GET /zoom/oauth/install?app=<name>` sends the browser to Zoom with a
- * single-use `state` (and PKCE where the registrar can pass the verifier on);
+ * `GET /zoom/oauth/install?app=<name>[&ref=<id>]` sends the browser to Zoom
+ * with a single-use `state` carrying the optional `ref` (and PKCE where the
+ * registrar can pass the verifier on);
  * the redirect URI's path takes the code back and registers it with Recall or
  * Attendee. Codes, states and verifiers are never logged or shown.
  */
@@ -29,7 +30,11 @@ export async function oauthRoutes (app: FastifyInstance, opts: OAuthRouteOptions
   const oauthApps = opts.apps.filter(a => a.oauth !== undefined)
   const count = (appName: string, provider: string, outcome: string): void => { metrics.oauthConnections.inc({ app: appName, provider, outcome }) }
 
-  app.get<{ Querystring: { app?: string } }>('/zoom/oauth/install', async (request, reply) => {
+  app.get<{ Querystring: { app?: string, ref?: unknown } }>('/zoom/oauth/install', async (request, reply) => {
+    const { ref } = request.query
+    if (ref !== undefined && (typeof ref !== 'string' || !REF_PATTERN.test(ref))) {
+      return await sendPage(reply, 400, 'Invalid ref', 'ref must be 1 to 128 characters of A-Z, a-z, 0-9, "_" and "-" (an opaque id of your user, given once).')
+    }
     const name = request.query.app ?? (oauthApps.length === 1 ? oauthApps[0]?.name : undefined)
     const zoomApp = oauthApps.find(a => a.name === name)
     if (zoomApp?.oauth === undefined) {
@@ -43,7 +48,7 @@ export async function oauthRoutes (app: FastifyInstance, opts: OAuthRouteOptions
     const codeVerifier = registrar?.kind === 'recall' ? randomToken() : undefined
     let state: string
     try {
-      state = await states.create({ app: zoomApp.name, ...(codeVerifier === undefined ? {} : { codeVerifier }) })
+      state = await states.create({ app: zoomApp.name, ...(codeVerifier === undefined ? {} : { codeVerifier }), ...(ref === undefined ? {} : { ref }) })
     } catch (err) {
       request.log.error({ app: zoomApp.name, message: (err as Error).message }, 'could not store the OAuth state in Redis')
       return await sendPage(reply, 503, 'Try again in a moment', 'The connection could not be started because the relay\'s storage is unavailable.')
@@ -92,10 +97,13 @@ export async function oauthRoutes (app: FastifyInstance, opts: OAuthRouteOptions
       }
       if (registrar === undefined) throw new Error(`registrar ${zoomApp.oauth.registrar} missing`)
       try {
-        const done = await registerCode(apis, zoomApp, registrar, { code, redirectUri: zoomApp.oauth.redirectUri, ...(record.codeVerifier === undefined ? {} : { codeVerifier: record.codeVerifier }) })
+        const done = await registerCode(
+          apis, zoomApp, registrar,
+          { code, redirectUri: zoomApp.oauth.redirectUri, ...(record.codeVerifier === undefined ? {} : { codeVerifier: record.codeVerifier }) },
+          record.ref === undefined ? {} : { ref: record.ref })
         count(zoomApp.name, provider, done.replaced > 0 ? 'replaced' : 'connected')
-        request.log.info({ app: zoomApp.name, provider, id: done.id, replaced: done.replaced }, 'Zoom account connected')
-        return await connected(reply, zoomApp)
+        request.log.info({ app: zoomApp.name, provider, id: done.id, replaced: done.replaced, ref: record.ref }, 'Zoom account connected')
+        return await connected(reply, zoomApp, done, record.ref)
       } catch (err) {
         if (!(err instanceof ProviderApiError)) throw err
         count(zoomApp.name, provider, 'failed')
@@ -106,8 +114,24 @@ export async function oauthRoutes (app: FastifyInstance, opts: OAuthRouteOptions
   }
 }
 
-async function connected (reply: FastifyReply, zoomApp: AppConfig): Promise<FastifyReply> {
+/** An opaque id of the caller's user: URL-safe, so it needs no escaping anywhere it goes. */
+const REF_PATTERN = /^[A-Za-z0-9_-]{1,128}$/
+
+/**
+ * The success URL with `ref` (when the install had one), `provider` and `id`
+ * added to its own query parameters, so the caller's app learns which of its
+ * users now has which Recall credential or Attendee connection.
+ */
+export function successRedirect (successUrl: string, done: Pick<Registration, 'provider' | 'id'>, ref: string | undefined): string {
+  const url = new URL(successUrl)
+  if (ref !== undefined) url.searchParams.set('ref', ref)
+  url.searchParams.set('provider', done.provider)
+  url.searchParams.set('id', done.id)
+  return url.href
+}
+
+async function connected (reply: FastifyReply, zoomApp: AppConfig, done: Registration, ref: string | undefined): Promise<FastifyReply> {
   const successUrl = zoomApp.oauth?.successUrl
-  if (successUrl !== undefined) return await reply.code(302).header('cache-control', 'no-store').redirect(successUrl)
+  if (successUrl !== undefined) return await reply.code(302).header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').redirect(successRedirect(successUrl, done, ref))
   return await sendPage(reply, 200, 'Zoom connected', 'Your Zoom account is connected. You can close this window.')
 }

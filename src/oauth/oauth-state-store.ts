@@ -9,6 +9,8 @@ export interface OAuthStateRecord {
   app: string
   /** PKCE verifier, when the code's registrar can send it on (Recall). */
   codeVerifier?: string
+  /** The caller's opaque `ref` from the install URL, handed back after the callback. */
+  ref?: string
   createdAt: number
 }
 

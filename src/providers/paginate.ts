@@ -6,14 +6,16 @@ const MAX_PAGES = 100
 
 /**
  * Every item of a list endpoint. Recall and Attendee (both Django REST
- * framework) answer `{results, next}` pages; a bare array is accepted too.
+ * framework) answer `{results, next}` pages, `next` being the absolute URL of
+ * the following page (an offset or an opaque cursor) or null; a bare array is
+ * accepted too. `maxPages` (default 100) stops a loop.
  */
-export async function listAll<T> (client: ProviderApiClient, path: string, query: Record<string, string | undefined>): Promise<T[]> {
+export async function listAll<T> (client: ProviderApiClient, path: string, query: Record<string, string | undefined>, maxPages = MAX_PAGES): Promise<T[]> {
   const items: T[] = []
   let next: string | undefined = path
   let first = true
   for (let page = 0; next !== undefined; page++) {
-    if (page === MAX_PAGES) throw new ProviderApiError(`GET ${path} returned more than ${MAX_PAGES} pages; narrow the filters.`, { retryable: false })
+    if (page === maxPages) throw new ProviderApiError(`GET ${path} returned more than ${maxPages} pages; narrow the filters.`, { retryable: false })
     const answer = await client.request('GET', next, first ? { query } : {})
     first = false
     if (answer.status !== 200) throw unexpected(`GET ${path}`, answer.status, answer.body)

@@ -1,7 +1,6 @@
-import { tempFile } from '../helpers/temp-file.js'
 import t from 'tap'
 import { runCli } from '../helpers/cli.js'
-import { FakeZoom, startFakeAttendee, startFakeRecall } from '../helpers/fake-providers.js'
+import { FakeZoom, startFakeRecall } from '../helpers/fake-providers.js'
 import { RECALL_APP_ID } from '../helpers/relay.js'
 
 const API_KEY = 'cli-recall-key'
@@ -56,34 +55,4 @@ t.test('zoom-relay recall credentials list|show|delete against a Recall stand-in
   const noKey = await runCli(['recall', 'credentials', 'list'], { ...env, RECALL_API_KEY: '' })
   t.equal(noKey.status, 64)
   t.match(noKey.stderr, /no recall destination with an API key.*RECALL_API_KEY/)
-})
-
-t.test('zoom-relay attendee connections list|show|delete for the app in CONFIG_FILE', async t => {
-  const zoom = new FakeZoom()
-  const attendee = await startFakeAttendee({ apiKey: 'att-key', zoom })
-  t.teardown(async () => { await attendee.close() })
-  attendee.connections.set('c1', { id: 'c1', zoom_oauth_app_id: 'zoa_1', zoom_user_id: 'u1', zoom_account_id: 'acct-A', state: 'connected' })
-  attendee.connections.set('c2', { id: 'c2', zoom_oauth_app_id: 'zoa_1', zoom_user_id: 'u2', zoom_account_id: 'acct-B', state: 'connected' })
-  attendee.connections.set('c3', { id: 'c3', zoom_oauth_app_id: 'zoa_other', zoom_user_id: 'u3', zoom_account_id: 'acct-A', state: 'connected' })
-  const file = tempFile(t, 'apps.yaml', `apps:
-  - name: bots
-    secretToken: x
-    destinations:
-      - { type: attendee, appId: zoa_1, baseUrl: "${attendee.url}", apiKey: "\${ATT_KEY}" }
-`)
-  const env = { CONFIG_FILE: file, ATT_KEY: 'att-key' }
-  const list = await runCli(['attendee', 'connections', 'list', '--json'], env)
-  t.equal(list.status, 0, list.stderr)
-  t.same((JSON.parse(list.stdout) as Array<{ id: string }>).map(c => c.id), ['c1', 'c2'], 'only this Zoom OAuth app\'s connections')
-  const byUser = await runCli(['attendee', 'connections', 'list', '--user-id', 'u2', '--app', 'bots', '--json'], env)
-  t.same((JSON.parse(byUser.stdout) as Array<{ id: string }>).map(c => c.id), ['c2'])
-  const show = await runCli(['attendee', 'connections', 'show', 'c1'], env)
-  t.equal(show.status, 0)
-  t.match(show.stdout, /c1\s+zoa_1\s+u1\s+acct-A\s+connected/)
-  const del = await runCli(['attendee', 'connections', 'delete', 'c2'], env)
-  t.equal(del.status, 0)
-  t.match(del.stdout, /c2\s+deleted/)
-  t.notOk(attendee.connections.has('c2'))
-  const wrongApp = await runCli(['attendee', 'connections', 'list', '--app', 'nope'], env)
-  t.equal(wrongApp.status, 64)
 })

@@ -92,3 +92,14 @@ t.test('the env-configured app: RECALL_API_KEY, ZOOM_CLIENT_ID, ZOOM_OAUTH_REDIR
   t.match(problems(() => loadConfig({ ...base, DEAUTHORIZATION_CLEANUP: 'maybe' })), [/DEAUTHORIZATION_CLEANUP="maybe" is not one of true, false/])
   t.match(problems(() => loadConfig({ ...base, PROVIDER_API_RETRIES: '99', OAUTH_STATE_TTL_SECONDS: '5' })), [/OAUTH_STATE_TTL_SECONDS/, /PROVIDER_API_RETRIES/])
 })
+
+t.test('Attendee: its own default flags, and the deauthorization clean-up of an attendee destination with an apiKey', async t => {
+  const attendee = '{ type: attendee, appId: zoa_1, baseUrl: "https://a.example", apiKey: k2 }'
+  const only = load(`destinations:\n  - ${attendee}`).apps[0]
+  t.same(only?.destinations[0]?.attendeeConnection, { isLocalRecordingTokenSupported: true, isOnbehalfTokenSupported: false }, 'local recording on, on-behalf off unless set')
+  t.same(only?.deauthorization, { destination: 'attendee', match: 'user' }, 'on by default for an attendee destination with a key')
+  const two = `destinations:\n  - { type: recall, appId: r1, apiKey: k }\n  - ${attendee}`
+  t.same(load(two).apps[0]?.deauthorization, { destination: 'recall', match: 'user' }, 'unnamed: Recall first, as before')
+  t.same(load(`${two}\ndeauthorization: { destination: attendee, match: account }`).apps[0]?.deauthorization, { destination: 'attendee', match: 'account' })
+  t.equal(load('destinations:\n  - { type: attendee, appId: zoa_1, baseUrl: "https://a.example" }').apps[0]?.deauthorization, undefined, 'no key, no clean-up')
+})

@@ -261,7 +261,7 @@ t.test('CONFIG_FILE: the YAML fixture, with ${VAR} substitution', async t => {
       secretTokens: ['sup-new', 'sup-old'],
       destinations: [
         { name: 'recall-us', kind: 'recall', url: 'https://recall.example.com/api/v2/zoom-oauth-apps/5f2c1a3e-8b7d-4c1a-9e2f-0a1b2c3d4e5f/webhook', headers: {} },
-        { name: 'attendee', kind: 'attendee', url: 'https://attendee.example.com/external_webhooks/zoom/oauth_apps/zoa_abc123', headers: {}, attendeeConnection: { isLocalRecordingTokenSupported: false, isOnbehalfTokenSupported: false } },
+        { name: 'attendee', kind: 'attendee', url: 'https://attendee.example.com/external_webhooks/zoom/oauth_apps/zoa_abc123', headers: {}, attendeeConnection: { isLocalRecordingTokenSupported: true, isOnbehalfTokenSupported: false } },
         { name: 'audit', kind: 'http', url: 'https://audit.example.com/zoom/hooks?team=support', headers: {} }
       ]
     },

@@ -1,10 +1,11 @@
 import t, { type Test } from 'tap'
 import { request } from 'undici'
-import { FakeZoom, startFakeRecall } from '../helpers/fake-providers.js'
+import { FakeZoom, startFakeAttendee, startFakeRecall } from '../helpers/fake-providers.js'
 import { eventually, metricValue, openQueue } from '../helpers/queue.js'
 import { startTestRedis } from '../helpers/redis-server.js'
 import { RECALL_APP_ID, SECRET, startTestRelay } from '../helpers/relay.js'
 import { sha256 } from '../helpers/sink.js'
+import { tempFile } from '../helpers/temp-file.js'
 import { zoomHeaders } from '../helpers/zoom.js'
 
 const API_KEY = 'recall-key-cleanup'
@@ -109,4 +110,77 @@ t.test('DEAUTHORIZATION_CLEANUP=false: forwarded only, nothing deleted', async t
   t.equal(recall.requests.length, 0, 'Recall\'s API was never called')
   t.equal(await cleanups.count(), 0, 'no clean-up job was queued')
   t.same(await cleanups.getJobCounts('completed', 'failed'), { completed: 0, failed: 0 })
+})
+
+/** A relay with one `bots` app relaying to an Attendee stand-in (apiKey set, so the clean-up is on). */
+async function setupAttendee (t: Test, deauthorization = '') {
+  const redis = await startTestRedis()
+  const attendee = await startFakeAttendee({ apiKey: 'attendee-key-cleanup', zoom: new FakeZoom(), apps: ['zoa_1', 'zoa_other'] })
+  const file = tempFile(t, 'apps.yaml', `apps:
+  - name: bots
+    secretToken: ${SECRET}
+    destinations:
+      - { type: attendee, appId: zoa_1, baseUrl: "${attendee.url}", apiKey: "\${ATTENDEE_KEY}" }
+${deauthorization}`)
+  const relay = await startTestRelay({ redisUrl: redis.url, recallBaseUrl: 'http://127.0.0.1:9', env: { CONFIG_FILE: file, ATTENDEE_KEY: 'attendee-key-cleanup', RETRY_ATTEMPTS: '3' } })
+  const cleanups = openQueue(redis.url, '{bots.attendee.deauthorization}')
+  t.teardown(async () => { await relay.close(); await cleanups.close(); await attendee.close(); await redis.stop() })
+  const send = async (body: string): Promise<number> => {
+    const res = await request(relay.webhookUrl('bots'), { method: 'POST', headers: zoomHeaders(SECRET, body), body })
+    await res.body.dump()
+    return res.statusCode
+  }
+  return { attendee, relay, cleanups: cleanups.queue, send }
+}
+
+t.test('Attendee: app_deauthorized deletes that user\'s connection of this Attendee app and nothing else, across pages', async t => {
+  const { attendee, relay, cleanups, send } = await setupAttendee(t)
+  // Oldest first: alice's connection ends up on the second page of Attendee's newest-first list.
+  const alice = attendee.addConnection({ appId: 'zoa_1', userId: 'user-alice', accountId: 'acct-A' })
+  const bob = attendee.addConnection({ appId: 'zoa_1', userId: 'user-bob', accountId: 'acct-A' })
+  const aliceElsewhere = attendee.addConnection({ appId: 'zoa_other', userId: 'user-alice', accountId: 'acct-A' })
+  for (let i = 0; i < 26; i++) attendee.addConnection({ appId: i % 2 === 0 ? 'zoa_other' : 'zoa_1', userId: `user-${i}`, accountId: 'acct-A' })
+  // One failed list on the way: retried like any clean-up.
+  attendee.force({ method: 'GET', status: 503 })
+
+  const body = deauthorized('user-alice')
+  t.equal(await send(body), 200)
+  await eventually(() => attendee.webhooks.length === 1, 10_000, 'webhook forwarded to Attendee')
+  t.equal(sha256(attendee.webhooks[0]?.body ?? ''), sha256(body), 'forwarded byte for byte')
+  await eventually(async () => (await cleanups.getJobCounts('completed')).completed === 1, 15_000, 'clean-up done')
+  t.notOk(attendee.connections.has(alice.id), 'alice\'s connection of zoa_1 deleted')
+  t.ok(attendee.connections.has(bob.id), 'bob (same account) kept')
+  t.ok(attendee.connections.has(aliceElsewhere.id), 'alice\'s connection of another Attendee app kept')
+  t.equal(attendee.connections.size, 28, 'exactly one connection deleted')
+  t.same(attendee.requests.filter(r => r.method === 'DELETE').map(r => r.path), [`/api/v1/zoom_oauth_connections/${alice.id}`])
+  t.ok(attendee.requests.some(r => r.method === 'GET' && r.query.has('cursor')), 'followed next to the second page')
+  t.ok(attendee.requests.every(r => r.headers.authorization === 'Token attendee-key-cleanup'))
+  const [job] = await cleanups.getCompleted()
+  t.same(job?.returnvalue, { deleted: 1, alreadyGone: 0 })
+  t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_deauthorization_cleanups_total', { app: 'bots', outcome: 'retry' }), 1)
+  t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_deauthorization_cleanups_total', { app: 'bots', outcome: 'cleaned' }), 1)
+  t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_deauthorization_credentials_deleted_total', { app: 'bots' }), 1)
+
+  // Attendee down for good: dead-lettered after RETRY_ATTEMPTS, as for Recall.
+  const down = { method: 'GET', status: 503 }
+  attendee.force(down, down, down)
+  t.equal(await send(deauthorized('user-bob')), 200)
+  await eventually(async () => (await cleanups.getJobCounts('failed')).failed === 1, 15_000, 'dead-lettered')
+  const [failed] = await cleanups.getFailed()
+  t.equal(failed?.attemptsMade, 3)
+  t.match(failed?.failedReason, /answered 503/)
+  t.ok(attendee.connections.has(bob.id))
+  t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_deauthorization_cleanups_total', { app: 'bots', outcome: 'dead_lettered' }), 1)
+  t.notOk(relay.logs.join('').includes('attendee-key-cleanup'), 'the API key is never logged')
+})
+
+t.test('Attendee: match account deletes the account\'s connections of this app only', async t => {
+  const { attendee, cleanups, send } = await setupAttendee(t, '    deauthorization: { match: account }\n')
+  attendee.addConnection({ appId: 'zoa_1', userId: 'user-alice', accountId: 'acct-A' })
+  attendee.addConnection({ appId: 'zoa_1', userId: 'user-bob', accountId: 'acct-A' })
+  const otherAccount = attendee.addConnection({ appId: 'zoa_1', userId: 'user-carol', accountId: 'acct-B' })
+  const otherApp = attendee.addConnection({ appId: 'zoa_other', userId: 'user-dave', accountId: 'acct-A' })
+  t.equal(await send(deauthorized('user-admin')), 200)
+  await eventually(async () => (await cleanups.getJobCounts('completed')).completed === 1, 15_000, 'clean-up done')
+  t.same([...attendee.connections.keys()].sort(), [otherAccount.id, otherApp.id].sort())
 })

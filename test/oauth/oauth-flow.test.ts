@@ -1,7 +1,7 @@
 import { tempFile } from '../helpers/temp-file.js'
 import t, { type Test } from 'tap'
 import { request } from 'undici'
-import { startFakeAttendee, startFakeRecall, FakeZoom, type FakeRecall } from '../helpers/fake-providers.js'
+import { startFakeAttendee, startFakeRecall, FakeZoom, type FakeAttendee, type FakeRecall } from '../helpers/fake-providers.js'
 import { metricValue } from '../helpers/queue.js'
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.js'
 import { RECALL_APP_ID, startTestRelay, type TestRelay } from '../helpers/relay.js'
@@ -165,9 +165,12 @@ t.test('the person declines at Zoom: a clear page, nothing sent to Recall', asyn
   t.equal(s.recall.requests.length, 0)
 })
 
-t.test('Attendee: install without PKCE (Attendee exchanges the code itself), connection created with the configured flags, then the success URL', async t => {
+interface AttendeeSetup { relay: TestRelay, attendee: FakeAttendee, zoom: FakeZoom, install: (query?: string) => Promise<{ status: number, location: string | undefined, text: string }>, callback: (q: Record<string, string>) => Promise<{ status: number, location: string | undefined, text: string }> }
+
+/** A relay whose `bots` app registers codes with an Attendee stand-in holding two Zoom OAuth apps. */
+async function setupAttendee (t: Test, destinationExtra = ''): Promise<AttendeeSetup> {
   const zoom = new FakeZoom()
-  const attendee = await startFakeAttendee({ apiKey: 'attendee-key', zoom })
+  const attendee = await startFakeAttendee({ apiKey: 'attendee-key', zoom, apps: ['zoa_123', 'zoa_other'] })
   const redis = await startTestRedis()
   const file = tempFile(t, 'apps.yaml', `apps:
   - name: bots
@@ -176,26 +179,37 @@ t.test('Attendee: install without PKCE (Attendee exchanges the code itself), con
       - type: attendee
         appId: zoa_123
         baseUrl: ${attendee.url}
-        apiKey: \${ATTENDEE_API_KEY}
-        isLocalRecordingTokenSupported: true
+        apiKey: \${ATTENDEE_API_KEY}${destinationExtra}
     oauth:
       clientId: attendeeClient
       redirectUri: https://relay.example.com/attendee/oauth/callback
-      successUrl: https://app.example.com/zoom-connected
+      successUrl: https://app.example.com/zoom-connected?tenant=acme
 `)
   const relay = await startTestRelay({ redisUrl: redis.url, recallBaseUrl: 'http://127.0.0.1:9', role: 'web', env: { CONFIG_FILE: file, ATTENDEE_API_KEY: 'attendee-key' } })
   t.teardown(async () => { await relay.close(); await attendee.close(); await redis.stop() })
+  return {
+    relay,
+    attendee,
+    zoom,
+    install: async (query = '') => await get(`${relay.webUrl ?? ''}/zoom/oauth/install?app=bots${query}`),
+    callback: async q => await get(`${relay.webUrl ?? ''}/attendee/oauth/callback?${new URLSearchParams(q).toString()}`)
+  }
+}
 
-  const install = await get(`${relay.webUrl ?? ''}/zoom/oauth/install?app=bots`)
+t.test('Attendee: with Attendee\'s default flags a connection is created (no PKCE), and the success URL learns provider and id', async t => {
+  const s = await setupAttendee(t)
+  const install = await s.install()
   t.equal(install.status, 302)
   const target = new URL(install.location ?? '')
   t.equal(target.searchParams.get('client_id'), 'attendeeClient')
   t.equal(target.searchParams.get('code_challenge'), null, 'no PKCE for Attendee')
-  const { code, state } = zoom.authorize(install.location ?? '', ALICE)
-  const done = await get(`${relay.webUrl ?? ''}/attendee/oauth/callback?${new URLSearchParams({ code, state }).toString()}`)
+  const { code, state } = s.zoom.authorize(install.location ?? '', ALICE)
+  const done = await s.callback({ code, state })
   t.equal(done.status, 302)
-  t.equal(done.location, 'https://app.example.com/zoom-connected')
-  const [create] = attendee.requests
+  const [connection] = [...s.attendee.connections.values()]
+  t.match(connection, { zoom_oauth_app_id: 'zoa_123', user_id: ALICE.userId, account_id: ALICE.accountId, state: 'connected', metadata: null, is_local_recording_token_supported: true, is_onbehalf_token_supported: false })
+  t.equal(done.location, `https://app.example.com/zoom-connected?tenant=acme&provider=attendee&id=${connection?.id ?? '-'}`, 'the configured query kept; no ref given, none added')
+  const [create] = s.attendee.requests
   t.equal(create?.headers.authorization, 'Token attendee-key')
   t.same(create?.body, {
     zoom_oauth_app_id: 'zoa_123',
@@ -203,9 +217,78 @@ t.test('Attendee: install without PKCE (Attendee exchanges the code itself), con
     redirect_uri: 'https://relay.example.com/attendee/oauth/callback',
     is_local_recording_token_supported: true,
     is_onbehalf_token_supported: false
-  })
-  t.match([...attendee.connections.values()][0], { zoom_user_id: ALICE.userId, zoom_account_id: ALICE.accountId })
-  t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_oauth_connections_total', { provider: 'attendee', outcome: 'connected' }), 1)
+  }, 'exactly the fields Attendee accepts, with its defaults')
+  t.equal(await metricValue(s.relay.metricsUrl, 'zoom_relay_oauth_connections_total', { provider: 'attendee', outcome: 'connected' }), 1)
+})
+
+t.test('Attendee: ref travels with the state into the metadata and the success URL; installing again keeps the one connection', async t => {
+  const s = await setupAttendee(t, '\n        isOnbehalfTokenSupported: true')
+  const connectAs = async (ref: string): Promise<{ status: number, location: string | undefined }> => {
+    const install = await s.install(`&ref=${ref}`)
+    t.equal(install.status, 302)
+    t.notMatch(install.location ?? '', ref, 'the ref is not shown to Zoom')
+    const { code, state } = s.zoom.authorize(install.location ?? '', ALICE)
+    return await s.callback({ code, state })
+  }
+  const first = await connectAs('customer_42-A')
+  t.equal(first.status, 302)
+  const [connection] = [...s.attendee.connections.values()]
+  const id = connection?.id ?? '-'
+  t.match(id, /^zoc_/)
+  t.same(connection?.metadata, { ref: 'customer_42-A' })
+  t.match(connection, { is_local_recording_token_supported: true, is_onbehalf_token_supported: true }, 'a configured flag is sent, the other keeps Attendee\'s default')
+  const url = new URL(first.location ?? '')
+  t.same(Object.fromEntries(url.searchParams), { tenant: 'acme', ref: 'customer_42-A', provider: 'attendee', id })
+
+  // The same Zoom user installs again (say, from another of the customer's accounts): same connection, updated.
+  const again = await connectAs('customer_43')
+  t.equal(again.status, 302)
+  t.equal(s.attendee.connections.size, 1, 'still one connection for the app and Zoom user')
+  t.same([...s.attendee.connections.values()][0]?.metadata, { ref: 'customer_43' })
+  t.equal(new URL(again.location ?? '').searchParams.get('id'), id, 'same id')
+  t.equal(s.attendee.requests.filter(r => r.method === 'POST').length, 2, 'no list or delete: Attendee needs no conflict handling')
+  t.same(s.attendee.requests.map(r => r.method), ['POST', 'POST'])
+  t.equal(await metricValue(s.relay.metricsUrl, 'zoom_relay_oauth_connections_total', { provider: 'attendee', outcome: 'connected' }), 2)
+})
+
+t.test('Attendee refusing the code (missing scopes) ends on the error page', async t => {
+  const s = await setupAttendee(t)
+  const install = await s.install()
+  const { code, state } = s.zoom.authorize(install.location ?? '', { ...ALICE, scopes: ['user:read:user'] })
+  const done = await s.callback({ code, state })
+  t.equal(done.status, 502)
+  t.match(done.text, /Attendee did not accept the connection \(HTTP 400\)/)
+  t.equal(s.attendee.connections.size, 0)
+  t.ok(s.relay.logs.some(l => l.includes('missing the following required scopes')), 'the log says why')
+})
+
+t.test('a bad ref is refused with 400 before anything is stored', async t => {
+  const { relay, redis } = await setupRecall(t)
+  for (const [what, query] of [
+    ['empty', 'ref='],
+    ['too long', `ref=${'a'.repeat(129)}`],
+    ['a dot', 'ref=a.b'],
+    ['an @', 'ref=me%40example.com'],
+    ['a space', 'ref=a%20b'],
+    ['twice', 'ref=a&ref=b']
+  ] as const) {
+    const answer = await get(`${relay.webUrl ?? ''}/zoom/oauth/install?${query}`)
+    t.equal(answer.status, 400, what)
+    t.match(answer.text, /ref must be 1 to 128 characters of A-Z, a-z, 0-9/, `${what}: says what a ref may be`)
+  }
+  t.same(await redis.client().keys('zoom-relay:oauth-state:*'), [], 'no state stored')
+  t.equal((await get(`${relay.webUrl ?? ''}/zoom/oauth/install?ref=${'a'.repeat(128)}`)).status, 302, '128 characters are fine')
+})
+
+t.test('Recall: ref and the credential id reach the success URL', async t => {
+  const s = await setupRecall(t, { ZOOM_OAUTH_SUCCESS_URL: 'https://app.example.com/done?x=1' })
+  const install = await get(`${s.relay.webUrl ?? ''}/zoom/oauth/install?ref=user-7`)
+  const { code, state } = s.zoom.authorize(install.location ?? '', ALICE)
+  const done = await get(s.callback({ code, state }))
+  t.equal(done.status, 302)
+  const [credential] = [...s.recall.credentials.values()]
+  t.same(Object.fromEntries(new URL(done.location ?? '').searchParams), { x: '1', ref: 'user-7', provider: 'recall', id: credential?.id })
+  t.notMatch(JSON.stringify(s.recall.requests.map(r => r.body)), 'user-7', 'Recall has no field for it: never sent there')
 })
 
 t.test('a Recall API that does not answer within PROVIDER_API_TIMEOUT_MS: retried, then a clear error page', async t => {

@@ -114,10 +114,11 @@ export const ATTENDEE_CONNECTIONS: ProviderRecordsCommand = {
   kind: 'attendee',
   noun: 'connection',
   statusFilter: false,
-  columns: ['id', 'zoom_user_id', 'zoom_account_id', 'state', 'created_at'],
+  columns: ['id', 'user_id', 'account_id', 'state', 'metadata', 'created_at'],
   usage: `Usage: zoom-relay attendee connections <list|show|delete> [options]
 
-Attendee Zoom OAuth connections of a configured app, with that app's Attendee API key.
+Attendee Zoom OAuth connections of a configured app (its zoa_… id), with that app's
+Attendee API key. Attendee lists every app of the project; only this app's are shown.
 
   list                   [--user-id ZOOM_USER_ID] [--account-id ZOOM_ACCOUNT_ID]
   show <connection-id>
@@ -127,7 +128,7 @@ ${commonOptions('Attendee')}`,
   open: (apis, { app, destination }) => {
     const attendee = apis.attendee(app, destination)
     return {
-      list: async f => await attendee.listConnections({ zoom_user_id: f.userId, zoom_account_id: f.accountId }),
+      list: async f => await attendee.listConnections({ user_id: f.userId, account_id: f.accountId }),
       get: async id => await attendee.getConnection(id),
       delete: async id => await attendee.deleteConnection(id)
     }
