@@ -8,10 +8,11 @@ import { writeRequestFiles } from './wrk-requests.js'
 
 const SCRIPT = new URL('wrk/signed-requests.lua', import.meta.url).pathname
 
-/** Where wrk is: WRK_PATH, else /usr/bin/wrk or the first `wrk` on PATH; undefined when missing. */
+/** Where wrk is: WRK_PATH when set, else /usr/bin/wrk or the first `wrk` on PATH; undefined when missing. */
 export function findWrk (): string | undefined {
-  const candidates = [process.env.WRK_PATH, '/usr/bin/wrk', ...(process.env.PATH ?? '').split(':').map(dir => `${dir}/wrk`)]
-  return candidates.find((path): path is string => path !== undefined && path !== '' && existsSync(path))
+  const given = process.env.WRK_PATH
+  const candidates = given !== undefined && given !== '' ? [given] : ['/usr/bin/wrk', ...(process.env.PATH ?? '').split(':').map(dir => `${dir}/wrk`)]
+  return candidates.find(path => existsSync(path))
 }
 
 /** One wrk run; see bench/wrk/signed-requests.lua for what the script does. */
