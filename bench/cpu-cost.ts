@@ -1,19 +1,19 @@
 import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
-import autocannon from 'autocannon'
 import { Redis } from 'ioredis'
 import { startTestRedis } from '../test/helpers/redis-server.js'
 import { startRelayProcess } from '../test/helpers/relay-process.js'
 import { SECRET } from '../test/helpers/relay.js'
-import { meetingCreatedBody, signedHeaders } from './bodies.js'
 import { startChild, storeThroughWeb } from './children.js'
+import { findWrk, runSignedLoad } from './wrk.js'
+import type { WrkReport } from './wrk-report.js'
 
 /**
  * `node --import tsx bench/cpu-cost.ts web|ceiling|worker [VAR=value,…]`: CPU
  * time per event of every process involved, from /proc (all threads), and
  * Redis' command statistics. A figure per event is steadier than a rate on a
  * shared machine: it is what docs/performance.md compares changes with.
- * - web / ceiling: 8 s of the bench's ingest load on our web role or the bare route;
+ * - web / ceiling: 8 s of the bench's ingest load (wrk, 64 connections) on our web role or the bare route;
  * - worker: a worker draining 40,000 stored events to the bench's sink,
  *   measured from when it is ready (its start-up is left out).
  * Extra relay variables (e.g. DEDUP_WINDOW_SECONDS=0) are passed to the relay.
@@ -23,6 +23,12 @@ const relayEnv = {
   DELIVERY_CONCURRENCY: '64',
   LOG_LEVEL: 'warn',
   ...Object.fromEntries((process.argv[3] ?? '').split(',').filter(Boolean).map(kv => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
+}
+
+/** User + system CPU of this process' children that have ended (wrk), in microseconds. */
+function endedChildrenCpuMicros (): number {
+  const fields = (readFileSync('/proc/self/stat', 'utf8').split(') ')[1] ?? '').split(' ')
+  return (Number(fields[13]) + Number(fields[14])) * 10_000
 }
 
 /** User + system CPU of a process and all its threads, in microseconds. */
@@ -58,21 +64,17 @@ try {
     const server = mode === 'ceiling'
       ? await startChild('bench/ceiling-server.ts').then(c => ({ url: c.url, pid: c.child.pid ?? 0, stop: async () => { c.child.kill('SIGTERM') } }))
       : await startRelayProcess('web', { redisUrl: redis.url, recallBaseUrl: sink.url, env: relayEnv }).then(p => ({ url: p.url, pid: p.child.pid ?? 0, stop: p.stop }))
-    let n = 0
-    const run = async (seconds: number): Promise<autocannon.Result> => await autocannon({
-      url: `${server.url}/zoom/webhook`,
-      connections: 64,
-      duration: seconds,
-      requests: [{ method: 'POST', setupRequest: req => { const body = meetingCreatedBody(n++); return { ...req, body, headers: signedHeaders(SECRET, body) } } }]
-    })
+    const wrk = findWrk()
+    if (wrk === undefined) throw new Error('wrk is missing: sudo apt-get install wrk (or set WRK_PATH)')
+    const run = async (seconds: number): Promise<WrkReport> => await runSignedLoad({ wrk, url: `${server.url}/zoom/webhook`, secret: SECRET, durationS: seconds })
     await run(2)
     await admin.config('RESETSTAT')
     const cpu0 = [cpuMicros(server.pid), cpuMicros(redisPid)]
-    const load0 = process.cpuUsage()
+    const load0 = endedChildrenCpuMicros()
     const result = await run(8)
-    const load = process.cpuUsage(load0)
-    const events = result.requests.total
-    process.stdout.write(`${mode}: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms; CPU µs per request: load generator ${perEvent(load.user + load.system, events)}, server ${perEvent(cpuMicros(server.pid) - (cpu0[0] ?? 0), events)}, Redis ${perEvent(cpuMicros(redisPid) - (cpu0[1] ?? 0), events)}\n`)
+    const load = endedChildrenCpuMicros() - load0
+    const events = result.requests
+    process.stdout.write(`${mode}: ${Math.round(result.rps)} req/s, p99 ${result.p99} ms; CPU µs per request: load generator (wrk) ${perEvent(load, events)}, server ${perEvent(cpuMicros(server.pid) - (cpu0[0] ?? 0), events)}, Redis ${perEvent(cpuMicros(redisPid) - (cpu0[1] ?? 0), events)}\n`)
     await server.stop()
   }
   for (const line of (await admin.info('commandstats')).split('\n').filter(l => l.startsWith('cmdstat_')).sort()) process.stdout.write(`${line.trim()}\n`)

@@ -1,16 +1,15 @@
 import { spawn } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
-import autocannon from 'autocannon'
 import { freePort, startTestRedis } from '../test/helpers/redis-server.js'
 import { startRelayProcess } from '../test/helpers/relay-process.js'
 import { RECALL_APP_ID, SECRET } from '../test/helpers/relay.js'
-import { meetingCreatedBody, signedHeaders } from './bodies.js'
 import { startChild, storeThroughWeb } from './children.js'
+import { findWrk, runSignedLoad } from './wrk.js'
 
 /**
  * `node --import tsx bench/profile.ts web|worker [seconds|events]`: runs one
- * role under `--cpu-prof` with the benchmark's load (web: autocannon at 64
+ * role under `--cpu-prof` with the benchmark's load (web: wrk at 64
  * connections for `seconds`, default 8; worker: draining `events` stored
  * events, default 120000, to the benchmark's sink) and prints where its busy
  * time goes: the functions with the most self time and the share per package,
@@ -40,14 +39,10 @@ if (role === 'web') {
     try { if ((await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).ok) break } catch {}
     await sleep(100)
   }
-  let n = 0
-  const result = await autocannon({
-    url: `http://127.0.0.1:${port}/zoom/webhook`,
-    connections: 64,
-    duration: size,
-    requests: [{ method: 'POST', setupRequest: req => { const body = meetingCreatedBody(n++); return { ...req, body, headers: signedHeaders(SECRET, body) } } }]
-  })
-  process.stdout.write(`${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms\n`)
+  const wrk = findWrk()
+  if (wrk === undefined) throw new Error('wrk is missing: sudo apt-get install wrk (or set WRK_PATH)')
+  const result = await runSignedLoad({ wrk, url: `http://127.0.0.1:${port}/zoom/webhook`, secret: SECRET, durationS: size })
+  process.stdout.write(`${Math.round(result.rps)} req/s, p99 ${result.p99} ms\n`)
 } else {
   // Fill the stream with a web process (not profiled), then let the profiled worker drain it.
   await storeThroughWeb({ redisUrl: redis.url, sinkUrl: sink.url, env: relayEnv }, size)

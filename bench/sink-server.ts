@@ -3,18 +3,20 @@ import type { AddressInfo } from 'node:net'
 
 /**
  * The destination for the relay figures: counts POSTs (answering 200, or 503
- * while "down"), remembers when the first and the last arrived.
+ * while "down") and the distinct events among them (by Zoom's signature,
+ * unique per body), remembers when the first and the last arrived.
  * `GET /stats` reads them, `POST /mode/up|down` switches, `POST /reset` clears.
  */
 let count = 0
 let first = 0
 let last = 0
 let down = false
+const seen = new Set<string>()
 const server = createServer((req, res) => {
-  if (req.method === 'GET' && req.url === '/stats') { res.end(JSON.stringify({ count, first, last })); return }
+  if (req.method === 'GET' && req.url === '/stats') { res.end(JSON.stringify({ count, unique: seen.size, first, last })); return }
   if (req.url === '/mode/down') { down = true; res.end(); return }
   if (req.url === '/mode/up') { down = false; res.end(); return }
-  if (req.url === '/reset') { count = 0; first = 0; last = 0; res.end(); return }
+  if (req.url === '/reset') { count = 0; first = 0; last = 0; seen.clear(); res.end(); return }
   req.on('data', () => {})
   req.on('end', () => {
     if (down) { res.writeHead(503).end(); return }
@@ -22,6 +24,7 @@ const server = createServer((req, res) => {
     if (count === 0) first = now
     last = now
     count++
+    seen.add(String(req.headers['x-zm-signature']))
     res.writeHead(200).end()
   })
 })

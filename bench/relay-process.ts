@@ -1,0 +1,76 @@
+import { spawn } from 'node:child_process'
+import { closeSync, openSync, readFileSync } from 'node:fs'
+import type { Role } from '../src/config/config.js'
+import { cleanEnv, ROOT } from '../test/helpers/cli.js'
+import { eventually } from '../test/helpers/queue.js'
+import { freePort } from '../test/helpers/redis-server.js'
+import { RECALL_APP_ID, SECRET } from '../test/helpers/relay.js'
+
+/** A relay process of the bench: compiled, as users run it. */
+export interface BenchRelay {
+  role: Role
+  url: string
+  metricsUrl: string
+  pid: number
+  /** SIGTERM and wait (SIGKILL after 30 s). */
+  stop: () => Promise<void>
+}
+
+/** Options of {@link startCompiledRelay}. */
+export interface CompiledRelayOptions {
+  redisUrl: string
+  /** RECALL_BASE_URL of the env-configured app (the bench's sink). */
+  recallBaseUrl: string
+  /** Where its stdout and stderr go: a file, as a service manager would keep them. */
+  logFile: string
+  /** More variables; nothing else is set, so the relay runs with its defaults (LOG_LEVEL info included). */
+  env?: Record<string, string>
+}
+
+/**
+ * `node dist/src/cli/main.js <role>` (the image's entry point; `npm run build`
+ * first), with only what it needs to run set: secret, Recall app, Redis, ports.
+ */
+export async function startCompiledRelay (role: Role, opts: CompiledRelayOptions): Promise<BenchRelay> {
+  const port = await freePort()
+  const metricsPort = await freePort()
+  const log = openSync(opts.logFile, 'a')
+  const child = spawn(process.execPath, ['dist/src/cli/main.js', role], {
+    cwd: ROOT,
+    env: cleanEnv({
+      ZOOM_WEBHOOK_SECRET_TOKEN: SECRET,
+      RECALL_ZOOM_OAUTH_APP_ID: RECALL_APP_ID,
+      RECALL_BASE_URL: opts.recallBaseUrl,
+      REDIS_URL: opts.redisUrl,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      METRICS_PORT: String(metricsPort),
+      ...opts.env
+    }),
+    stdio: ['ignore', log, log]
+  })
+  closeSync(log)
+  const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
+  let ended = false
+  void exited.then(() => { ended = true })
+  const metricsUrl = `http://127.0.0.1:${metricsPort}`
+  await eventually(async () => {
+    if (ended) throw new Error(`relay ${role} exited during start-up:\n${readFileSync(opts.logFile, 'utf8').slice(-4000)}`)
+    try {
+      return (await fetch(`${metricsUrl}/healthz`)).ok
+    } catch { return false }
+  }, 60_000, `relay ${role} up`)
+  return {
+    role,
+    url: `http://127.0.0.1:${port}`,
+    metricsUrl,
+    pid: child.pid ?? 0,
+    stop: async () => {
+      if (ended) return
+      const timer = setTimeout(() => { child.kill('SIGKILL') }, 30_000)
+      child.kill('SIGTERM')
+      await exited
+      clearTimeout(timer)
+    }
+  }
+}
