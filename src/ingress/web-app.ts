@@ -7,7 +7,8 @@ import { errorReply } from './error-reply.js'
 import { registerHealthRoutes, type ReadinessCheck } from './health-routes.js'
 import { webhookRoutes } from './webhook-routes.js'
 import { oauthRoutes } from '../oauth/oauth-routes.js'
-import type { OAuthStateStore } from '../oauth/oauth-state-store.js'
+import type { OAuthStateSigner } from '../oauth/oauth-state.js'
+import type { UsedOAuthStates } from '../oauth/used-states.js'
 import type { ProviderApis } from '../providers/provider-apis.js'
 
 export interface WebAppOptions {
@@ -19,7 +20,12 @@ export interface WebAppOptions {
   /** See WebhookRouteOptions.onUrlValidation. */
   onUrlValidation?: (app: string) => void
   /** The Zoom OAuth connect routes, when some app configures them. */
-  oauth?: { states: OAuthStateStore, apis: ProviderApis }
+  oauth?: { signer: OAuthStateSigner, used: UsedOAuthStates, apis: ProviderApis }
+}
+
+/** Fastify's `trustProxy` from `TRUSTED_PROXIES`: false (believe no forwarded header) when none is configured. */
+export function trustedProxies (config: Pick<Config, 'trustedProxies'>): string[] | false {
+  return config.trustedProxies.length > 0 ? config.trustedProxies : false
 }
 
 /** The public HTTP server: Zoom's webhook routes plus `/healthz` and `/readyz`. */
@@ -39,12 +45,14 @@ export function buildWebApp ({ config, producer, metrics, checkReadiness, logger
     keepAliveTimeout: 65_000,
     bodyLimit: config.bodyLimitBytes,
     // Routes are matched exactly: /zoom/webhook/ is not /zoom/webhook.
-    return503OnClosing: true
+    return503OnClosing: true,
+    // X-Forwarded-* only from TRUSTED_PROXIES: request.ip is then the client the proxy saw (rate limits count it).
+    trustProxy: trustedProxies(config)
   })
   app.server.maxConnections = config.httpMaxConnections
   app.setErrorHandler(errorReply)
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'ZR_ROUTE_NOT_FOUND', message: `No route for ${request.method} ${request.url.split('?')[0] ?? ''}.` }))
-  registerHealthRoutes(app, checkReadiness)
+  registerHealthRoutes(app, checkReadiness, { details: false })
   app.register(webhookRoutes, {
     apps: config.apps,
     producer,
@@ -53,6 +61,6 @@ export function buildWebApp ({ config, producer, metrics, checkReadiness, logger
     bodyLimitBytes: config.bodyLimitBytes,
     onUrlValidation
   })
-  if (oauth !== undefined) app.register(oauthRoutes, { apps: config.apps, states: oauth.states, apis: oauth.apis, metrics })
+  if (oauth !== undefined) app.register(oauthRoutes, { apps: config.apps, signer: oauth.signer, used: oauth.used, apis: oauth.apis, metrics, rateLimitPerMinute: config.oauthRateLimitPerMinute })
   return app
 }
