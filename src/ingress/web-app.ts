@@ -4,6 +4,7 @@ import type { Config } from '../config/config.js'
 import type { RelayMetrics } from '../metrics/relay-metrics.js'
 import type { EventProducer } from '../queue/event-producer.js'
 import { errorReply } from './error-reply.js'
+import { trustedProxies } from './trusted-proxies.js'
 import { registerHealthRoutes, type ReadinessCheck } from './health-routes.js'
 import { webhookRoutes } from './webhook-routes.js'
 import { oauthRoutes } from '../oauth/oauth-routes.js'
@@ -21,11 +22,6 @@ export interface WebAppOptions {
   onUrlValidation?: (app: string) => void
   /** The Zoom OAuth connect routes, when some app configures them. */
   oauth?: { signer: OAuthStateSigner, used: UsedOAuthStates, apis: ProviderApis }
-}
-
-/** Fastify's `trustProxy` from `TRUSTED_PROXIES`: false (believe no forwarded header) when none is configured. */
-export function trustedProxies (config: Pick<Config, 'trustedProxies'>): string[] | false {
-  return config.trustedProxies.length > 0 ? config.trustedProxies : false
 }
 
 /** The public HTTP server: Zoom's webhook routes plus `/healthz` and `/readyz`. */
