@@ -69,12 +69,7 @@ t.test('status and dead-letters list / replay / purge against a running relay', 
   const byId = await runCli(['dead-letters', 'replay', 'no-such-id'], env)
   t.match(byId.stdout, /replayed 0/)
 
-  for (const action of ['purge', 'replay']) {
-    const unfiltered = await runCli(['dead-letters', action, '--yes', '--limit', '5'], env)
-    t.equal(unfiltered.status, 64, `${action} without a filter: bad usage`)
-    t.match(unfiltered.stderr, new RegExp(`${action} without a filter would ${action} every dead letter.*--all`))
-  }
-  t.equal((await queue.getJobCounts('failed')).failed, 1, 'nothing was purged or replayed')
+  // Without filters, purge and replay need --all (test/cli/commands/dead-letters.test.ts); then purge still asks.
   const refused = await runCli(['dead-letters', 'purge', '--all'], env)
   t.equal(refused.status, 64, 'purge asks first; without a terminal it needs --yes')
   t.match(refused.stderr, /pass --yes/)
