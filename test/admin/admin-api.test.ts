@@ -84,8 +84,8 @@ t.test('sessions, CSRF and blast radius: cross-site changes refused, JSON only, 
   const relay = await startTestRelay({ redisUrl: redis.url, recallBaseUrl: sink.url, env: { ADMIN_TOKEN, ADMIN_PORT: '0', TRUSTED_PROXIES: '127.0.0.1' } })
   const { queue, close } = openQueue(redis.url)
   // Connections from 127.0.0.2 / .3 come from an address that is not a trusted proxy.
-  const fromUntrusted = new Agent({ connect: { localAddress: '127.0.0.2' } })
-  const fromFlooder = new Agent({ connect: { localAddress: '127.0.0.3' } })
+  const fromUntrusted = new Agent({ localAddress: '127.0.0.2' })
+  const fromFlooder = new Agent({ localAddress: '127.0.0.3' })
   t.teardown(async () => { await fromUntrusted.close(); await fromFlooder.close(); await relay.close(); await close(); await sink.close(); await redis.stop() })
   const admin = relay.adminUrl ?? ''
   const body = meetingCreated(7)
