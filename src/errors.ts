@@ -130,3 +130,17 @@ export class OAuthStateError extends RelayError {
     super('ZR_OAUTH_STATE_INVALID', message, 400)
   }
 }
+
+/** 429: one client address sent more requests than a rate-limited route allows. */
+export class TooManyRequestsError extends RelayError {
+  constructor (message: string) {
+    super('ZR_RATE_LIMITED', message, 429)
+  }
+}
+
+/** 400: a dead-letter purge or replay that names no filter; it must say `all` to mean every dead letter. */
+export class UnfilteredDeadLettersError extends RelayError {
+  constructor (action: 'purge' | 'replay') {
+    super('ZR_DEAD_LETTERS_ALL_REQUIRED', `A ${action} without any filter would ${action} every dead letter: add a filter, or say so with "all": true (CLI: --all).`, 400)
+  }
+}

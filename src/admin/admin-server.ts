@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
+import rateLimit from '@fastify/rate-limit'
 import { createBullBoard } from '@bull-board/api'
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter'
 import { FastifyAdapter } from '@bull-board/fastify'
@@ -8,14 +9,22 @@ import type { Logger } from 'pino'
 import type { Config } from '../config/config.js'
 import { RelayError } from '../errors.js'
 import { errorReply } from '../ingress/error-reply.js'
+import { perClientRateLimit } from '../ingress/rate-limit.js'
+import { trustedProxies } from '../ingress/trusted-proxies.js'
 import { escapeHtml } from '../oauth/oauth-page.js'
 import { DeadLetters, type DeadLetterFilters } from '../operations/dead-letters.js'
 import { relayStatus } from '../operations/relay-status.js'
 import type { RelayQueues } from '../queue/relay-queues.js'
+import { AdminSessions } from './admin-sessions.js'
+import { isAllowedQueueUiAction } from './queue-ui-actions.js'
 import { redactSecrets } from './redact.js'
+import { cameOverHttps, isSameOrigin } from './request-origin.js'
 
 const SESSION_COOKIE = 'zr_admin'
 const UI_PATH = '/ui'
+/** Sign-in attempts per minute per client address. */
+const LOGIN_ATTEMPTS_PER_MINUTE = 10
+const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 export interface AdminServerOptions {
   config: Config
@@ -26,40 +35,71 @@ export interface AdminServerOptions {
 }
 
 /**
- * The admin API and queue UI, on their own port, only when `ADMIN_TOKEN` is
- * set. Every request needs `Authorization: Bearer <ADMIN_TOKEN>` (compared in
- * constant time) — or, for the browser UI, the session cookie the login form
- * sets — except the login form itself.
+ * The admin API and queue UI, on their own port (loopback by default), only
+ * when `ADMIN_TOKEN` is set. Every request needs `Authorization: Bearer
+ * <ADMIN_TOKEN>` (compared in constant time) — or, for the browser UI, a live
+ * session cookie from the login form — except the login form itself. A change
+ * (any method but GET/HEAD/OPTIONS) made with the cookie must also come from
+ * the same origin; the JSON API takes JSON only; the queue UI's destructive
+ * actions are refused.
  */
 export async function buildAdminServer ({ config, adminToken, queues, redis, logger }: AdminServerOptions): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: logger.child({ server: 'admin' }) as FastifyBaseLogger })
+  const app = Fastify({
+    loggerInstance: logger.child({ server: 'admin' }) as FastifyBaseLogger,
+    // X-Forwarded-Proto (Secure cookies, same-origin checks) and -For (the login rate limit) only from TRUSTED_PROXIES.
+    trustProxy: trustedProxies(config)
+  })
   app.setErrorHandler(errorReply)
+  await app.register(rateLimit, { ...perClientRateLimit(LOGIN_ATTEMPTS_PER_MINUTE), global: false })
   const deadLetters = new DeadLetters(queues)
-  // The cookie holds a MAC of the token, never the token itself.
-  const session = createHmac('sha256', adminToken).update('zoom-relay admin session').digest('base64url')
+  const sessions = new AdminSessions(redis, { prefix: config.redisPrefix })
 
-  const authorized = (request: FastifyRequest): boolean => {
+  /** How the request proves itself: the bearer token, a live session cookie, or nothing. */
+  const authenticate = async (request: FastifyRequest): Promise<'bearer' | { session: string } | undefined> => {
     const header = request.headers.authorization
-    if (typeof header === 'string' && header.startsWith('Bearer ')) return sameSecret(header.slice(7), adminToken)
+    if (typeof header === 'string' && header.startsWith('Bearer ')) return sameSecret(header.slice(7), adminToken) ? 'bearer' : undefined
     const cookie = readCookie(request.headers.cookie, SESSION_COOKIE)
-    return cookie !== undefined && sameSecret(cookie, session)
+    if (cookie === undefined) return undefined
+    return await sessions.isLive(cookie) ? { session: cookie } : undefined
   }
 
   app.addHook('onRequest', async (request, reply) => {
     const path = request.url.split('?')[0] ?? ''
-    if (path === '/login' || authorized(request)) return
-    // A browser asking for a page goes to the login form; API calls (the UI's included) get a 401.
-    if (request.method === 'GET' && request.headers.accept?.includes('text/html') === true) return await reply.redirect('/login')
-    return await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'ZR_ADMIN_UNAUTHORIZED', message: 'Send Authorization: Bearer <ADMIN_TOKEN>.' })
+    if (path === '/login') return
+    const auth = await authenticate(request)
+    if (auth === undefined) {
+      // A browser asking for a page goes to the login form; API calls (the UI's included) get a 401.
+      if (request.method === 'GET' && request.headers.accept?.includes('text/html') === true) return await reply.redirect('/login')
+      return await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'ZR_ADMIN_UNAUTHORIZED', message: 'Send Authorization: Bearer <ADMIN_TOKEN>.' })
+    }
+    if (SAFE_METHODS.has(request.method)) return
+    // A cookie rides along with any cross-site form or fetch: for a change it must come from our own pages.
+    if (auth !== 'bearer' && !isSameOrigin(request)) {
+      return await reply.code(403).send({ error: 'ZR_ADMIN_CROSS_SITE', message: 'A change with the session cookie must come from the admin UI itself (same origin); scripts send Authorization: Bearer <ADMIN_TOKEN>.' })
+    }
+    if (path.startsWith('/api/') && !isJson(request.headers['content-type'])) {
+      return await reply.code(415).send({ error: 'ZR_ADMIN_JSON_ONLY', message: 'The admin API takes JSON only: send Content-Type: application/json.' })
+    }
+    const route = request.routeOptions.url ?? ''
+    if (route.startsWith(`${UI_PATH}/`) && !isAllowedQueueUiAction(request.method, route.slice(UI_PATH.length))) {
+      return await reply.code(403).send({ error: 'ZR_ADMIN_ACTION_DISABLED', message: 'This queue UI action is turned off: retry, promote, pause and resume are allowed; dead letters are purged with the CLI or POST /api/dead-letters/purge.' })
+    }
+    if (auth !== 'bearer') request.adminSession = auth.session
   })
 
   app.get('/login', async (_request, reply) => await loginPage(reply, ''))
-  app.post<{ Body: { token?: string } }>('/login', async (request, reply) => {
+  app.post<{ Body: { token?: string } }>('/login', { config: { rateLimit: perClientRateLimit(LOGIN_ATTEMPTS_PER_MINUTE) } }, async (request, reply) => {
     if (!sameSecret(request.body?.token ?? '', adminToken)) return await loginPage(reply.code(401), 'That is not the admin token.')
+    const id = await sessions.create()
     return await reply
-      .header('set-cookie', `${SESSION_COOKIE}=${session}; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200`)
+      .header('set-cookie', sessionCookie(id, sessions.ttlSeconds, cameOverHttps(request)))
       .redirect(UI_PATH)
   })
+  app.post('/logout', async (request, reply) => {
+    if (request.adminSession !== undefined) await sessions.revoke(request.adminSession)
+    return await reply.header('set-cookie', sessionCookie('', 0, cameOverHttps(request))).redirect('/login')
+  })
+  // Only the login form posts a form; the API refuses it before parsing (415 above).
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)))
   })
@@ -70,11 +110,11 @@ export async function buildAdminServer ({ config, adminToken, queues, redis, log
   app.post<{ Body: Record<string, unknown> | undefined }>('/api/dead-letters/replay', async request => {
     const filters = filtersFrom(request.body ?? {})
     const dryRun = request.body?.dryRun === true
-    const replayed = await deadLetters.replay(filters, dryRun)
+    const replayed = await deadLetters.replay(filters, { dryRun, all: request.body?.all === true })
     return { dryRun, replayed: replayed.length, jobs: replayed }
   })
   app.post<{ Body: Record<string, unknown> | undefined }>('/api/dead-letters/purge', async request => {
-    const purged = await deadLetters.purge(filtersFrom(request.body ?? {}))
+    const purged = await deadLetters.purge(filtersFrom(request.body ?? {}), { all: request.body?.all === true })
     return { purged: purged.length }
   })
 
@@ -89,6 +129,21 @@ export async function buildAdminServer ({ config, adminToken, queues, redis, log
   ui.setBasePath(UI_PATH)
   await app.register(ui.registerPlugin(), { prefix: UI_PATH })
   return app
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The session id of a cookie-authenticated admin request (for POST /logout). */
+    adminSession?: string
+  }
+}
+
+function sessionCookie (value: string, maxAgeSeconds: number, secure: boolean): string {
+  return `${SESSION_COOKIE}=${value}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAgeSeconds}${secure ? '; Secure' : ''}`
+}
+
+function isJson (contentType: string | undefined): boolean {
+  return (contentType ?? '').split(';')[0]?.trim().toLowerCase() === 'application/json'
 }
 
 /** Filters from a query string or a JSON body; numbers and times parsed, anything unknown ignored. */

@@ -24,7 +24,8 @@ import { LastDeliveryRecorder } from '../relay/last-delivery.js'
 import { CleanupIntake } from '../deauthorization/cleanup-intake.js'
 import { retryHorizonMs } from '../relay/retry-policy.js'
 import { CleanupWorkers } from '../deauthorization/cleanup-workers.js'
-import { OAuthStateStore } from '../oauth/oauth-state-store.js'
+import { OAuthStateSigner } from '../oauth/oauth-state.js'
+import { UsedOAuthStates } from '../oauth/used-states.js'
 import { ProviderApis } from '../providers/provider-apis.js'
 import { validationKey } from '../operations/relay-status.js'
 import { buildAdminServer } from '../admin/admin-server.js'
@@ -153,7 +154,11 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
     if (config.apps.some(a => a.oauth !== undefined)) {
       const oauthApis = new ProviderApis({ timeoutMs: config.providerApiTimeoutMs, retries: config.providerApiRetries })
       apis.push(oauthApis)
-      oauth = { states: new OAuthStateStore(producerConnection, { prefix: config.redisPrefix, ttlSeconds: config.oauthStateTtlSeconds }), apis: oauthApis }
+      oauth = {
+        signer: new OAuthStateSigner({ apps: config.apps, secret: config.oauthStateSecret, ttlSeconds: config.oauthStateTtlSeconds }),
+        used: new UsedOAuthStates(producerConnection, { prefix: config.redisPrefix }),
+        apis: oauthApis
+      }
     }
     // With REDIS_MIN_REPLICAS, Zoom gets its 200 only once that many replicas have the event: a Sentinel
     // failover then cannot lose it. WAIT covers this connection's writes, which are the enqueues.
@@ -182,7 +187,7 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
   }
   const metricsServer = buildMetricsServer(metrics, checkReadiness, logger)
   servers.push(metricsServer)
-  const metricsUrl = await metricsServer.listen({ host: config.host, port: config.metricsPort, listenTextResolver: () => '' })
+  const metricsUrl = await metricsServer.listen({ host: config.metricsHost, port: config.metricsPort, listenTextResolver: () => '' })
   logger.info({ url: `${metricsUrl}/metrics`, role, redis: redisUrl }, 'zoom-webhook-relay running')
 
   const close = async (): Promise<void> => {

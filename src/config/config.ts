@@ -169,6 +169,16 @@ export interface Config {
   port: number
   /** @defaultValue 9464 */
   metricsPort: number
+  /** Bind address of the metrics server (`/metrics`, detailed `/readyz`). @defaultValue the `host` value */
+  metricsHost: string
+  /**
+   * Proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` / `X-Forwarded-Host`
+   * are believed (IP addresses, CIDR ranges, or `loopback`, `linklocal`,
+   * `uniquelocal`); from anyone else these headers are ignored. Decides the
+   * client address that rate limits count and whether a request came over HTTPS.
+   * @defaultValue `[]` (trust no proxy)
+   */
+  trustedProxies: string[]
   /** pino level. @defaultValue `info` */
   logLevel: string
   /** Accepted clock skew of `x-zm-request-timestamp`, in seconds. @defaultValue 300 */
@@ -204,13 +214,21 @@ export interface Config {
   admin?: {
     /** Bearer token every admin request needs; never logged. */
     token: string
-    /** @defaultValue the `HOST` value */
+    /** @defaultValue `127.0.0.1` (loopback: binding it elsewhere is a deliberate setting) */
     host: string
     /** @defaultValue 9465 */
     port: number
   }
   /** How long an OAuth install `state` stays valid, in seconds. @defaultValue 600 */
   oauthStateTtlSeconds: number
+  /**
+   * Key material of the OAuth `state` MAC and PKCE verifiers; never logged.
+   * Unset: derived per app from its current Zoom Secret Token (with a
+   * domain-separation label). @defaultValue unset
+   */
+  oauthStateSecret?: string
+  /** Requests per minute one client address may make to the OAuth routes (per web process). @defaultValue 30 */
+  oauthRateLimitPerMinute: number
   /** Timeout of one Recall/Attendee API call. @defaultValue 10_000 */
   providerApiTimeoutMs: number
   /** Retries of a Recall/Attendee API call after 429/5xx/network errors (interactive paths). @defaultValue 3 */

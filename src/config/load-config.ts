@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { resolve } from 'node:path'
 import { ConfigError } from '../errors.js'
 import { RECALL_REGIONS, type AppConfig, type Config, type DestinationConfig, type HostPort, type RedisAuth, type RedisTarget } from './config.js'
@@ -42,14 +43,17 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>> = 
   const redis = readRedisTarget(read)
 
   const deliveryTimeoutMs = read.integer('DELIVERY_TIMEOUT_MS', 10_000, 100, 120_000)
+  const host = read.string('HOST') ?? '0.0.0.0'
   const config: Config = {
     apps,
     redis,
     redisPrefix: read.string('REDIS_PREFIX') ?? 'zoom-relay',
     redisMinReplicas: read.integer('REDIS_MIN_REPLICAS', 0, 0, 10),
-    host: read.string('HOST') ?? '0.0.0.0',
+    host,
     port: read.integer('PORT', 8080, 0, 65_535),
     metricsPort: read.integer('METRICS_PORT', 9464, 0, 65_535),
+    metricsHost: read.string('METRICS_HOST') ?? host,
+    trustedProxies: readTrustedProxies(read),
     logLevel: read.oneOf('LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], 'info'),
     signatureToleranceSeconds: read.integer('SIGNATURE_TOLERANCE_SECONDS', 300, 1, 86_400),
     bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),
@@ -69,6 +73,7 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>> = 
     shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', 25_000, 0, 600_000),
     dedupWindowSeconds: read.integer('DEDUP_WINDOW_SECONDS', 7200, 0, 7 * 86_400),
     oauthStateTtlSeconds: read.integer('OAUTH_STATE_TTL_SECONDS', 600, 30, 3600),
+    oauthRateLimitPerMinute: read.integer('OAUTH_RATE_LIMIT_PER_MINUTE', 30, 1, 100_000),
     providerApiTimeoutMs: read.integer('PROVIDER_API_TIMEOUT_MS', 10_000, 100, 120_000),
     providerApiRetries: read.integer('PROVIDER_API_RETRIES', 3, 0, 10)
   }
@@ -78,7 +83,13 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>> = 
   const adminToken = read.string('ADMIN_TOKEN')
   if (adminToken !== undefined) {
     if (adminToken.length < 16) read.problems.push('ADMIN_TOKEN is shorter than 16 characters. Use a long random value (e.g. openssl rand -hex 32).')
-    config.admin = { token: adminToken, host: read.string('ADMIN_HOST') ?? config.host, port: read.integer('ADMIN_PORT', 9465, 0, 65_535) }
+    // Loopback unless said otherwise: HOST is 0.0.0.0 so that Zoom reaches the webhooks, the admin must not follow it.
+    config.admin = { token: adminToken, host: read.string('ADMIN_HOST') ?? '127.0.0.1', port: read.integer('ADMIN_PORT', 9465, 0, 65_535) }
+  }
+  const stateSecret = read.string('OAUTH_STATE_SECRET')
+  if (stateSecret !== undefined) {
+    if (stateSecret.length < 32) read.problems.push('OAUTH_STATE_SECRET is shorter than 32 characters. Use a long random value (e.g. openssl rand -hex 32), the same on every web process, or unset it to derive the key from each app\'s Zoom Secret Token.')
+    config.oauthStateSecret = stateSecret
   }
   const tracing = readTracingConfig(read)
   if (tracing !== undefined) config.tracing = tracing
@@ -137,6 +148,29 @@ const ENV_NAMES: Readonly<Record<string, string>> = {
   redirectUri: 'ZOOM_OAUTH_REDIRECT_URI',
   successUrl: 'ZOOM_OAUTH_SUCCESS_URL',
   authorizeUrl: 'ZOOM_OAUTH_AUTHORIZE_URL'
+}
+
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal']
+
+/** `TRUSTED_PROXIES`: comma-separated IP addresses, CIDR ranges or proxy-addr's names. */
+function readTrustedProxies (read: EnvReader): string[] {
+  const raw = read.string('TRUSTED_PROXIES')
+  if (raw === undefined) return []
+  const entries = raw.split(',').map(s => s.trim()).filter(Boolean)
+  const bad = entries.filter(entry => !PROXY_NAMES.includes(entry) && !isAddressOrRange(entry))
+  if (entries.length === 0 || bad.length > 0) {
+    read.problems.push(`TRUSTED_PROXIES="${raw}" must list IP addresses or CIDR ranges (or loopback, linklocal, uniquelocal) separated by commas, e.g. 10.0.0.0/8,127.0.0.1${bad.length > 0 ? `; not understood: ${bad.join(', ')}` : ''}. Unset it when no proxy sets X-Forwarded-For.`)
+    return []
+  }
+  return entries
+}
+
+function isAddressOrRange (entry: string): boolean {
+  const [address = '', bits, ...rest] = entry.split('/')
+  const family = isIP(address)
+  if (family === 0 || rest.length > 0) return false
+  if (bits === undefined) return true
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)
 }
 
 /** `REDIS_URL`, `REDIS_SENTINELS` (+ master name) or `REDIS_CLUSTER_NODES`; none of them: embedded. */

@@ -4,10 +4,12 @@ import type { Config } from '../config/config.js'
 import type { RelayMetrics } from '../metrics/relay-metrics.js'
 import type { EventProducer } from '../queue/event-producer.js'
 import { errorReply } from './error-reply.js'
+import { trustedProxies } from './trusted-proxies.js'
 import { registerHealthRoutes, type ReadinessCheck } from './health-routes.js'
 import { webhookRoutes } from './webhook-routes.js'
 import { oauthRoutes } from '../oauth/oauth-routes.js'
-import type { OAuthStateStore } from '../oauth/oauth-state-store.js'
+import type { OAuthStateSigner } from '../oauth/oauth-state.js'
+import type { UsedOAuthStates } from '../oauth/used-states.js'
 import type { ProviderApis } from '../providers/provider-apis.js'
 import type { RelayTracing } from '../tracing/relay-tracing.js'
 
@@ -20,7 +22,7 @@ export interface WebAppOptions {
   /** See WebhookRouteOptions.onUrlValidation. */
   onUrlValidation?: (app: string) => void
   /** The Zoom OAuth connect routes, when some app configures them. */
-  oauth?: { states: OAuthStateStore, apis: ProviderApis }
+  oauth?: { signer: OAuthStateSigner, used: UsedOAuthStates, apis: ProviderApis }
   /** See WebhookRouteOptions.tracing. */
   tracing?: RelayTracing
 }
@@ -42,12 +44,14 @@ export function buildWebApp ({ config, producer, metrics, checkReadiness, logger
     keepAliveTimeout: 65_000,
     bodyLimit: config.bodyLimitBytes,
     // Routes are matched exactly: /zoom/webhook/ is not /zoom/webhook.
-    return503OnClosing: true
+    return503OnClosing: true,
+    // X-Forwarded-* only from TRUSTED_PROXIES: request.ip is then the client the proxy saw (rate limits count it).
+    trustProxy: trustedProxies(config)
   })
   app.server.maxConnections = config.httpMaxConnections
   app.setErrorHandler(errorReply)
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'ZR_ROUTE_NOT_FOUND', message: `No route for ${request.method} ${request.url.split('?')[0] ?? ''}.` }))
-  registerHealthRoutes(app, checkReadiness)
+  registerHealthRoutes(app, checkReadiness, { details: false })
   app.register(webhookRoutes, {
     apps: config.apps,
     producer,
@@ -57,6 +61,6 @@ export function buildWebApp ({ config, producer, metrics, checkReadiness, logger
     onUrlValidation,
     tracing
   })
-  if (oauth !== undefined) app.register(oauthRoutes, { apps: config.apps, states: oauth.states, apis: oauth.apis, metrics })
+  if (oauth !== undefined) app.register(oauthRoutes, { apps: config.apps, signer: oauth.signer, used: oauth.used, apis: oauth.apis, metrics, rateLimitPerMinute: config.oauthRateLimitPerMinute })
   return app
 }

@@ -11,7 +11,7 @@ import type { RelayMetrics } from './relay-metrics.js'
 export function buildMetricsServer (metrics: RelayMetrics, checkReadiness: ReadinessCheck, logger: Logger): FastifyInstance {
   const app = Fastify({ loggerInstance: logger.child({ server: 'metrics' }) as FastifyBaseLogger })
   app.setErrorHandler(errorReply)
-  registerHealthRoutes(app, checkReadiness)
+  registerHealthRoutes(app, checkReadiness, { details: true })
   // Scrapes every few seconds would drown the log at info level.
   app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {
     const text = await metrics.registry.metrics()

@@ -1,4 +1,5 @@
 import type { Job } from 'bullmq'
+import { UnfilteredDeadLettersError } from '../errors.js'
 import { decodeBody, type DeliveryState, type RelayJobData } from '../queue/relay-job.js'
 import type { DestinationQueue, RelayQueues } from '../queue/relay-queues.js'
 
@@ -41,6 +42,19 @@ export interface DeadLetter {
 
 const PAGE = 500
 
+/** The fields that choose dead letters; `limit` only caps how many, so on its own it chooses all of them. */
+const SELECTING: ReadonlyArray<keyof DeadLetterFilters> = ['app', 'destination', 'event', 'meeting', 'account', 'since', 'until', 'status']
+
+/** True when no filter narrows the set: a purge or replay would then take every dead letter of every queue. */
+export function isUnfiltered (filters: DeadLetterFilters): boolean {
+  return SELECTING.every(key => filters[key] === undefined) && (filters.ids === undefined || filters.ids.length === 0)
+}
+
+export interface BulkOptions {
+  /** Needed to act on every dead letter (no filter at all): it has to be said, it is never the default. @defaultValue false */
+  all?: boolean
+}
+
 /**
  * The dead-letter sets (BullMQ's failed jobs) of every app × destination:
  * list, replay and purge with the same filters. One implementation behind
@@ -60,9 +74,12 @@ export class DeadLetters {
   /**
    * Moves the matching dead letters back to their queue with fresh attempts:
    * the original bytes and headers go through the normal retry path.
-   * `dryRun` only says which would be.
+   * `dryRun` only says which would be (and needs no `all`: it changes nothing).
+   * Throws `UnfilteredDeadLettersError` for a real replay without filters or `all`.
    */
-  async replay (filters: DeadLetterFilters, dryRun = false): Promise<DeadLetter[]> {
+  async replay (filters: DeadLetterFilters, opts: BulkOptions & { dryRun?: boolean } = {}): Promise<DeadLetter[]> {
+    const dryRun = opts.dryRun === true
+    if (!dryRun && opts.all !== true && isUnfiltered(filters)) throw new UnfilteredDeadLettersError('replay')
     const found = await this.find(filters)
     if (!dryRun) {
       for (const { job } of found) await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true })
@@ -70,7 +87,9 @@ export class DeadLetters {
     return found.map(({ target, job }) => describe(target, job))
   }
 
-  async purge (filters: DeadLetterFilters): Promise<DeadLetter[]> {
+  /** Deletes the matching dead letters. Throws `UnfilteredDeadLettersError` without filters or `all`. */
+  async purge (filters: DeadLetterFilters, opts: BulkOptions = {}): Promise<DeadLetter[]> {
+    if (opts.all !== true && isUnfiltered(filters)) throw new UnfilteredDeadLettersError('purge')
     const found = await this.find(filters)
     for (const { job } of found) await job.remove()
     return found.map(({ target, job }) => describe(target, job))

@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { chromium } from 'playwright-core'
 import t from 'tap'
 import { request } from 'undici'
@@ -60,6 +62,25 @@ t.test('in a real browser: sign in, see the dead-lettered job (secrets redacted)
   const raw = await apiView.text()
   t.match(raw, /\[redacted\]/, 'job data goes through the redactor')
   t.notMatch(raw, /s3cr3t-pass/)
+
+  // From the UI's own origin, bull-board's destructive actions are refused all the same.
+  const cleanStatus = await page.evaluate(async (url: string) => (await fetch(url, { method: 'PUT' })).status, `${admin}/ui/api/queues/${encodeURIComponent('{default.recall}')}/clean/failed`)
+  t.equal(cleanStatus, 403, '"Clean all" is turned off')
+
+  // Another site (another port of the same host: same-site, so even SameSite=Strict sends the cookie) posts a form.
+  const evil = createServer((_req, res) => {
+    res.setHeader('content-type', 'text/html')
+    res.end(`<form id="f" method="post" action="${admin}/api/dead-letters/purge"><input name="all" value="true"></form><script>document.getElementById('f').submit()</script>`)
+  })
+  await new Promise<void>(resolve => evil.listen(0, '127.0.0.1', resolve))
+  t.teardown(async () => { await new Promise(resolve => evil.close(resolve)) })
+  const attacked = page.waitForResponse(res => res.url().endsWith('/api/dead-letters/purge'))
+  await page.goto(`http://127.0.0.1:${(evil.address() as AddressInfo).port}/`)
+  const purgeAnswer = await attacked
+  t.equal(purgeAnswer.status(), 403, 'the cross-site form POST carrying the session cookie is refused')
+  t.equal((await queue.getJobCounts('failed')).failed, 1, 'the dead letter is still there')
+  await page.goto(queuePage)
+  await page.waitForSelector(`text=${failed?.id ?? ''}`, { timeout: 20_000 })
 
   accept = true
   await page.getByRole('button', { name: 'Retry all' }).click()

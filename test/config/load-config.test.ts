@@ -214,6 +214,31 @@ t.test('ADMIN_TOKEN', async t => {
   t.match(problemsOf({ ...BASE, ADMIN_TOKEN: 'x'.repeat(15) }), [/^ADMIN_TOKEN is shorter than 16 characters/])
 })
 
+t.test('bind addresses: the admin on loopback whatever HOST is, metrics following HOST unless METRICS_HOST says otherwise', async t => {
+  const defaults = loadConfig({ ...BASE, ADMIN_TOKEN: 'x'.repeat(16) })
+  t.equal(defaults.host, '0.0.0.0', 'webhooks on every interface (Zoom must reach them)')
+  t.equal(defaults.admin?.host, '127.0.0.1', 'the admin on loopback by default, not HOST')
+  t.equal(defaults.metricsHost, '0.0.0.0', 'metrics follow HOST (Prometheus keeps scraping)')
+  t.equal(loadConfig({ ...BASE, HOST: '10.1.2.3' }).metricsHost, '10.1.2.3')
+  const chosen = loadConfig({ ...BASE, ADMIN_TOKEN: 'x'.repeat(16), ADMIN_HOST: '0.0.0.0', METRICS_HOST: '127.0.0.1' })
+  t.equal(chosen.admin?.host, '0.0.0.0', 'elsewhere only when set')
+  t.equal(chosen.metricsHost, '127.0.0.1')
+})
+
+t.test('TRUSTED_PROXIES, OAUTH_STATE_SECRET and OAUTH_RATE_LIMIT_PER_MINUTE', async t => {
+  const defaults = loadConfig(BASE)
+  t.same(defaults.trustedProxies, [], 'no proxy trusted by default')
+  t.equal(defaults.oauthStateSecret, undefined)
+  t.equal(defaults.oauthRateLimitPerMinute, 30)
+  t.same(loadConfig({ ...BASE, TRUSTED_PROXIES: ' 10.0.0.0/8, 127.0.0.1,::1, fd00::/8,loopback ' }).trustedProxies, ['10.0.0.0/8', '127.0.0.1', '::1', 'fd00::/8', 'loopback'])
+  for (const bad of ['10.0.0.0/33', 'proxy.example.com', '*', '1.2.3.4/8/9', ',']) {
+    t.match(problemsOf({ ...BASE, TRUSTED_PROXIES: bad }), [/^TRUSTED_PROXIES=.* must list IP addresses or CIDR ranges/], bad)
+  }
+  t.equal(loadConfig({ ...BASE, OAUTH_STATE_SECRET: 's'.repeat(32) }).oauthStateSecret, 's'.repeat(32))
+  t.match(problemsOf({ ...BASE, OAUTH_STATE_SECRET: 'short' }), [/^OAUTH_STATE_SECRET is shorter than 32 characters/])
+  t.match(problemsOf({ ...BASE, OAUTH_RATE_LIMIT_PER_MINUTE: '0' }), [/^OAUTH_RATE_LIMIT_PER_MINUTE="0"/])
+})
+
 t.test('redactUrl hides credentials', async t => {
   t.equal(redactUrl('redis://:s3cret@redis.internal:6379/0'), 'redis://***@redis.internal:6379/0')
   t.equal(redactUrl('rediss://default:s3cret@redis.example.com:6380'), 'rediss://***@redis.example.com:6380')

@@ -4,7 +4,9 @@ import { request } from 'undici'
 import { startFakeAttendee, startFakeRecall, FakeZoom, type FakeAttendee, type FakeRecall } from '../helpers/fake-providers.js'
 import { metricValue } from '../helpers/queue.js'
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.js'
-import { RECALL_APP_ID, startTestRelay, type TestRelay } from '../helpers/relay.js'
+import { RECALL_APP_ID, SECRET, startTestRelay, type TestRelay } from '../helpers/relay.js'
+import type { AppConfig } from '../../src/config/config.js'
+import { OAuthStateSigner } from '../../src/oauth/oauth-state.js'
 
 const API_KEY = 'recall-api-key-do-not-log'
 const CLIENT_ID = 'zoomClientId123'
@@ -48,7 +50,7 @@ function assertNoSecretsLogged (t: Test, relay: TestRelay, secrets: string[]): v
 }
 
 t.test('install redirects to Zoom with client_id, the exact redirect_uri, a single-use state and PKCE S256', async t => {
-  const { relay, redis } = await setupRecall(t, { OAUTH_STATE_TTL_SECONDS: '120' })
+  const { relay, redis } = await setupRecall(t)
   const install = await get(`${relay.webUrl ?? ''}/zoom/oauth/install?app=default`)
   t.equal(install.status, 302)
   const target = new URL(install.location ?? '')
@@ -56,15 +58,11 @@ t.test('install redirects to Zoom with client_id, the exact redirect_uri, a sing
   t.equal(target.searchParams.get('response_type'), 'code')
   t.equal(target.searchParams.get('client_id'), CLIENT_ID)
   t.equal(target.searchParams.get('redirect_uri'), REDIRECT_URI, 'trailing slash preserved')
-  t.match(target.searchParams.get('state'), /^[A-Za-z0-9_-]{43}$/)
+  const state = target.searchParams.get('state') ?? ''
+  t.match(state, /^[A-Za-z0-9_-]{80,200}$/, 'a base64url state')
   t.match(target.searchParams.get('code_challenge'), /^[A-Za-z0-9_-]{43}$/)
   t.equal(target.searchParams.get('code_challenge_method'), 'S256')
-
-  const key = `zoom-relay:oauth-state:${target.searchParams.get('state') ?? ''}`
-  const ttl = await redis.client().ttl(key)
-  t.ok(ttl > 0 && ttl <= 120, `state stored with the configured TTL (${ttl} s)`)
-  const stored = await redis.client().get(key)
-  t.notMatch(stored, target.searchParams.get('code_challenge') ?? '-', 'the challenge is derived, not stored; only the verifier is kept server-side')
+  t.same(await redis.client().keys('*oauth*'), [], 'issuing a state stores nothing in Redis')
 
   const second = new URL((await get(`${relay.webUrl ?? ''}/zoom/oauth/install`)).location ?? '')
   t.not(second.searchParams.get('state'), target.searchParams.get('state'), 'a fresh state per install')
@@ -87,23 +85,42 @@ t.test('callback registers the code with Recall (PKCE verified on the server sid
   const before = s.recall.requests.length
   const replay = await get(s.callback({ code: done.code, state: done.state }))
   t.equal(replay.status, 400)
-  t.match(replay.text, /unknown, was already used, or expired/)
   t.equal(s.recall.requests.length, before, 'a reused state never reaches Recall')
+  t.match(replay.text, /already used/)
+  const used = await s.redis.client().keys('zoom-relay:oauth-state-used:*')
+  t.equal(used.length, 1, 'the callback marked the state used')
+  const ttl = await s.redis.client().pttl(used[0] ?? '')
+  t.ok(ttl > 0 && ttl <= 600_000, `the mark expires with the state (${ttl} ms left)`)
   t.equal((await get(s.callback({ code: 'x', state: 'A'.repeat(43) }))).status, 400, 'unknown state')
   t.equal((await get(s.callback({ code: 'x' }))).status, 400, 'no state')
   t.equal(await metricValue(s.relay.metricsUrl, 'zoom_relay_oauth_connections_total', { outcome: 'state_invalid' }), 3)
   assertNoSecretsLogged(t, s.relay, [API_KEY, done.code, done.state])
 })
 
-t.test('an expired state is refused', async t => {
+t.test('expired, tampered and foreign states are refused with a clear page, before anything reaches Recall', async t => {
   const s = await setupRecall(t)
+  const app = (secretTokens: string[]): AppConfig => ({ name: 'default', path: '/zoom/webhook', secretTokens, destinations: [], oauth: { clientId: CLIENT_ID, redirectUri: REDIRECT_URI, authorizeUrl: 'https://zoom.us/oauth/authorize', registrar: 'recall' } })
+  // Issued by the relay's own key an hour ago (ten-minute lifetime): expired.
+  const old = new OAuthStateSigner({ apps: [app([SECRET])], ttlSeconds: 600, now: () => Date.now() - 3_600_000 }).issue({ app: 'default' })
+  const expired = await get(s.callback({ code: 'zoom-code', state: old.state }))
+  t.equal(expired.status, 400)
+  t.match(expired.text, /This link has expired/)
+
   const install = await get(`${s.relay.webUrl ?? ''}/zoom/oauth/install`)
-  const { code, state } = s.zoom.authorize(install.location ?? '', ALICE)
-  await s.redis.client().pexpire(`zoom-relay:oauth-state:${state}`, 1)
-  await new Promise(resolve => setTimeout(resolve, 20))
-  const answer = await get(s.callback({ code, state }))
-  t.equal(answer.status, 400)
-  t.equal(s.recall.credentials.size, 0)
+  const state = new URL(install.location ?? '').searchParams.get('state') ?? ''
+  const bytes = Buffer.from(state, 'base64url')
+  bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 1
+  const tampered = await get(s.callback({ code: 'zoom-code', state: bytes.toString('base64url') }))
+  t.equal(tampered.status, 400, 'one bit of the MAC changed')
+  t.match(tampered.text, /not issued by this service, or was altered/)
+
+  const foreign = new OAuthStateSigner({ apps: [app(['another-relay-secret-token'])], ttlSeconds: 600 }).issue({ app: 'default' })
+  const refused = await get(s.callback({ code: 'zoom-code', state: foreign.state }))
+  t.equal(refused.status, 400, 'signed with another key')
+  t.match(refused.text, /not issued by this service/)
+  t.equal(s.recall.requests.length, 0, 'nothing reached Recall')
+  t.same(await s.redis.client().keys('*oauth*'), [], 'and nothing was written to Redis')
+  t.equal(await metricValue(s.relay.metricsUrl, 'zoom_relay_oauth_connections_total', { outcome: 'state_invalid' }), 3)
 })
 
 t.test('a tampered PKCE verifier would fail at Zoom: the relay sends the verifier of this state only', async t => {

@@ -133,6 +133,9 @@ each field; these are the rules it cannot express.
 {{- if $v.admin.enabled }}
 - name: ADMIN_PORT
   value: {{ $v.admin.port | int64 | quote }}
+{{- /* The relay's default is loopback; the Service's admin port needs the pod's interface (admin.host). */}}
+- name: ADMIN_HOST
+  value: {{ $v.admin.host | quote }}
 {{- end }}
 {{- range $name, $value := $v.relay.extraEnv }}
 - name: {{ $name }}

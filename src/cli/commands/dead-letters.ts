@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline/promises'
 import { parseArgs } from 'node:util'
 import type { Config } from '../../config/config.js'
-import { DeadLetters, type DeadLetter, type DeadLetterFilters } from '../../operations/dead-letters.js'
+import { DeadLetters, isUnfiltered, type DeadLetter, type DeadLetterFilters } from '../../operations/dead-letters.js'
 import { EXIT, usageError } from '../cli-error.js'
 import { formatRows } from '../output.js'
 import { openRelayQueues } from './relay-connection.js'
@@ -14,6 +14,8 @@ Events a destination rejected or that ran out of attempts (BullMQ's failed sets)
   replay [<id>...]       send them again: original bytes and headers, fresh attempts, normal retry path
   purge                  delete them (asks first unless --yes)
 
+replay and purge need a filter (or ids), or --all to mean every dead letter of every queue.
+
 Filters (all given must match):
   --app NAME  --destination NAME  --event meeting.created  --meeting <Zoom meeting id or uuid>
   --account <Zoom account id>  --status <last HTTP status>
@@ -23,10 +25,12 @@ Filters (all given must match):
 Options:
   --json                 JSON instead of a table
   --dry-run              (replay) show what would be sent, send nothing
+  --all                  (replay, purge) every dead letter: needed when no filter is given
   --yes                  (purge) do not ask
   -h, --help
 
-Exit codes: 0 done, 1 Redis unreachable, 64 bad usage (or purge without --yes when not interactive), 78 bad configuration.`
+Exit codes: 0 done, 1 Redis unreachable, 64 bad usage (replay or purge without a filter or --all, purge without --yes when
+not interactive), 78 bad configuration.`
 
 const COLUMNS = ['id', 'app', 'destination', 'event', 'meeting', 'receivedAt', 'attempts', 'lastStatus', 'lastError']
 
@@ -46,6 +50,7 @@ export async function deadLettersCommand (args: string[], config: Config, out: (
       limit: { type: 'string' },
       json: { type: 'boolean', default: false },
       'dry-run': { type: 'boolean', default: false },
+      all: { type: 'boolean', default: false },
       yes: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false }
     }
@@ -66,6 +71,9 @@ export async function deadLettersCommand (args: string[], config: Config, out: (
     limit: values.limit === undefined ? undefined : wholeNumber('--limit', values.limit),
     ids: ids.length > 0 ? ids : undefined
   }
+  if (action !== 'list' && !values.all && !(action === 'replay' && values['dry-run']) && isUnfiltered(filters)) {
+    throw usageError(`${action} without a filter would ${action} every dead letter of every queue. Add filters (--app, --destination, --status, --since, …) or ids, or pass --all to mean it.`)
+  }
   const unknownApp = filters.app !== undefined && !config.apps.some(a => a.name === filters.app)
   if (unknownApp) throw usageError(`--app ${filters.app ?? ''}: no such app (configured: ${config.apps.map(a => a.name).join(', ')}).`)
 
@@ -80,7 +88,7 @@ export async function deadLettersCommand (args: string[], config: Config, out: (
       return EXIT.ok
     }
     if (action === 'replay') {
-      const replayed = await deadLetters.replay(filters, values['dry-run'])
+      const replayed = await deadLetters.replay(filters, { dryRun: values['dry-run'], all: values.all })
       if (values.json) out(`${JSON.stringify({ dryRun: values['dry-run'], replayed: replayed.length, jobs: replayed }, null, 2)}\n`)
       else { show(replayed); out(`${values['dry-run'] ? 'would replay' : 'replayed'} ${replayed.length}\n`) }
       return EXIT.ok
@@ -91,7 +99,7 @@ export async function deadLettersCommand (args: string[], config: Config, out: (
       return EXIT.ok
     }
     // The same filters, applied again: what was shown is what is deleted (plus any that failed since).
-    const purged = await deadLetters.purge(filters)
+    const purged = await deadLetters.purge(filters, { all: values.all })
     if (values.json) out(`${JSON.stringify({ purged: purged.length }, null, 2)}\n`)
     else out(`purged ${purged.length}\n`)
     return EXIT.ok
