@@ -65,7 +65,7 @@ t.test('every `kubectl exec … -- zoom-relay <command>` runs a command the CLI 
   let checked = 0
   for (const { path, text } of docs) {
     for (const line of commandLines(text).filter(l => /\bkubectl\b.*\bexec\b/.test(l))) {
-      const command = / -- zoom-relay (\S+)/.exec(line)?.[1]
+      const command = / -- zoom-relay ([a-z-]+)/.exec(line)?.[1]
       t.ok(command !== undefined, `${path}: exec runs zoom-relay (${line.trim().slice(0, 80)}…)`)
       t.ok(commands.has(command ?? ''), `${path}: zoom-relay ${command} exists`)
       checked++
