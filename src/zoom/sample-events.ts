@@ -40,7 +40,7 @@ export function sampleEventBody (event: SampleEvent, now = Date.now()): string {
     duration: 45,
     timezone: 'Europe/Paris'
   }
-  const operator = { operator: 'zoë.müller@example.com', operator_id: hostId }
+  const operator = { operator: 'zoe.muller@example.com', operator_id: hostId }
   let payload: Record<string, unknown>
   switch (event) {
     case 'meeting.created':
