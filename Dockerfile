@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # zoom-webhook-relay: one image for every role. The CLI is the entrypoint and the
-# role is the command: web | worker | all (default), or status, dead-letters …
+# role is the command: web | worker | all (default), or status, dead-letters, send-test-event …
+# `zoom-relay` is on the PATH too: docker exec <container> zoom-relay status
 #
 #   docker build -t zoom-webhook-relay .
 #   docker run --rm -p 8080:8080 -e REDIS_URL=redis://redis:6379 \
@@ -34,6 +35,12 @@ RUN npm ci --omit=dev --no-audit --no-fund \
 # Owned by root and read-only to the relay; nothing under /app is written at run time
 # (Kubernetes runs it with readOnlyRootFilesystem).
 COPY --from=build /app/dist/src ./dist/src
+# The stand-in destination of the compose demo profile (docker compose --profile demo up).
+COPY --from=build /app/dist/scripts/demo-sink.js /app/dist/scripts/demo-sink.js.map ./dist/scripts/
+# `zoom-relay …` on the PATH, as the docs write it (kubectl exec deploy/… -- zoom-relay status):
+# main.js starts with #!/usr/bin/env node; tsc does not set the exec bit.
+RUN chmod 0755 /app/dist/src/cli/main.js \
+ && ln -s /app/dist/src/cli/main.js /usr/local/bin/zoom-relay
 # The node image's unprivileged user (uid 1000, gid 1000).
 USER node
 # 8080 webhooks (PORT), 9464 /metrics /healthz /readyz (METRICS_PORT, every role),

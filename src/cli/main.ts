@@ -6,6 +6,7 @@ import { createLogger } from '../logger.js'
 import { CliError, EXIT } from './cli-error.js'
 import { deadLettersCommand } from './commands/dead-letters.js'
 import { ATTENDEE_CONNECTIONS, RECALL_CREDENTIALS, runProviderRecords } from './commands/provider-records.js'
+import { sendTestEventCommand } from './commands/send-test-event.js'
 import { statusCommand } from './commands/status.js'
 import { runRelay } from './run-relay.js'
 
@@ -14,6 +15,7 @@ const USAGE = `Usage: zoom-relay [web|worker|all]
        zoom-relay dead-letters <list|replay|purge> [filters] [options]
        zoom-relay recall credentials <list|show|delete> [options]
        zoom-relay attendee connections <list|show|delete> [options]
+       zoom-relay send-test-event [--url URL] [--app NAME] [--event NAME | --validate] [--follow] [--json]
 
 Relays Zoom webhooks, byte for byte, to Recall.ai and other destinations.
 
@@ -25,6 +27,7 @@ Roles:
 Operator commands (read the relay's Redis; --help on each):
   status                 queues, dead letters, last delivery and last URL validation per app and destination
   dead-letters           list, replay or purge what destinations rejected or ran out of attempts
+  send-test-event        send a signed sample webhook to a running relay; --follow waits for its delivery
 
 Support commands (use the app's configured API key; --help on each):
   recall credentials     Recall Zoom OAuth Credentials
@@ -39,6 +42,7 @@ const ROLES: readonly Role[] = ['web', 'worker', 'all']
 const COMMANDS: Record<string, (args: string[], config: Config, out: (text: string) => void) => Promise<number>> = {
   status: statusCommand,
   'dead-letters': deadLettersCommand,
+  'send-test-event': sendTestEventCommand,
   'recall credentials': async (args, config, out) => await runProviderRecords(RECALL_CREDENTIALS, args, config, out),
   'attendee connections': async (args, config, out) => await runProviderRecords(ATTENDEE_CONNECTIONS, args, config, out)
 }

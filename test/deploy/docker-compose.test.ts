@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { parse } from 'yaml'
+import { SAMPLE_EVENTS } from '../../src/zoom/sample-events.js'
 import { ROOT } from '../helpers/cli.js'
 import { documentedNames, onPath, readYaml, requiredNames, run } from '../helpers/deploy.js'
 
@@ -21,6 +22,9 @@ interface Service {
   healthcheck?: { test: string[] }
   stop_grace_period?: string
   read_only?: boolean
+  profiles?: string[]
+  entrypoint?: string[]
+  restart?: string
 }
 interface Compose { services: Record<string, Service>, volumes?: Record<string, unknown> }
 
@@ -35,8 +39,13 @@ const seconds = (duration: string | undefined): number => {
   return match === null ? 0 : Number(match[1]) * (match[2] === 'm' ? 60 : 1)
 }
 
-t.test('services: Redis with AOF and noeviction, web, two workers, Prometheus, Grafana', async t => {
-  t.same(Object.keys(compose.services).sort(), ['grafana', 'prometheus', 'redis', 'web', 'worker'])
+const DEMO_SERVICES = ['demo-sender', 'demo-sink']
+
+t.test('services: Redis with AOF and noeviction, web, two workers, Prometheus, Grafana; the demo ones only with their profile', async t => {
+  const always = Object.entries(compose.services).filter(([, s]) => s.profiles === undefined).map(([name]) => name)
+  t.same(always.sort(), ['grafana', 'prometheus', 'redis', 'web', 'worker'])
+  t.same(Object.keys(compose.services).filter(name => !always.includes(name)).sort(), DEMO_SERVICES)
+  for (const name of DEMO_SERVICES) t.same(compose.services[name]?.profiles, ['demo'], `${name}: profile demo`)
   const redis = compose.services.redis as Service
   t.match(redis.image, /^redis:7/)
   t.match((redis.command ?? []).join(' '), /--appendonly yes --appendfsync everysec --maxmemory-policy noeviction/, 'AOF everysec, noeviction')
@@ -112,14 +121,40 @@ t.test('Prometheus scrapes web and every worker replica and loads the alert rule
   t.doesNotThrow(() => JSON.parse(readFileSync(join(ROOT, 'deploy/grafana/dashboard.json'), 'utf8')), 'dashboard.json is JSON')
 })
 
+t.test('demo profile: a stand-in destination from the image, and a sender that follows each event to it', async t => {
+  const sink = compose.services['demo-sink'] as Service
+  const sender = compose.services['demo-sender'] as Service
+  t.equal(sink.image, 'zoom-webhook-relay:local', 'the sink is the relay image')
+  t.same(sink.entrypoint, ['tini', '--', 'node', 'dist/scripts/demo-sink.js'], 'running the compiled scripts/demo-sink.ts')
+  const sinkEnv = sink.environment as Record<string, string>
+  t.equal(sinkEnv.ZOOM_WEBHOOK_SECRET_TOKEN, '${ZOOM_WEBHOOK_SECRET_TOKEN:-replace-with-your-zoom-secret-token}', 'checks signatures with the relay\'s token from .env')
+  const example = readFileSync(join(ROOT, '.env.example'), 'utf8')
+  t.match(example, new RegExp(`^RECALL_BASE_URL=http://demo-sink:${sinkEnv.DEMO_SINK_PORT}$`, 'm'), '.env.example delivers to the sink, on its port')
+  t.match(example, /^ZOOM_WEBHOOK_SECRET_TOKEN=replace-with-your-zoom-secret-token$/m, 'the token the sink falls back to is the one .env.example sets')
+
+  t.equal(sender.image, 'zoom-webhook-relay:local')
+  t.equal(sender.env_file, '.env', 'the sender signs with the relay\'s token and follows in the relay\'s Redis')
+  t.ok(envNames(sender).includes('REDIS_URL'))
+  t.same(sender.entrypoint, ['/bin/sh', '-c'])
+  const script = sender.command?.[0] ?? ''
+  t.match(script, /zoom-relay send-test-event --url http:\/\/web:8080\/zoom\/webhook --validate/, 'a URL validation, checked')
+  t.match(script, /zoom-relay send-test-event --url http:\/\/web:8080\/zoom\/webhook --event \$\$event --follow --timeout \d+s/, 'each event followed ($$ escapes compose interpolation)')
+  const events = /for event in ([^;]+); do/.exec(script)?.[1]?.split(/\s+/) ?? []
+  t.ok(events.length > 0 && events.every(e => (SAMPLE_EVENTS as readonly string[]).includes(e)), `sample events that exist (${events.join(', ')})`)
+  t.match(sender.depends_on, { web: { condition: 'service_healthy' }, 'demo-sink': { condition: 'service_started' } })
+  t.equal(sender.restart, 'no')
+})
+
 t.test('docker-compose config accepts the stack, and the resolved relay environment is documented', { skip: onPath('docker-compose') ? false : 'docker-compose is not installed (Debian package docker-compose; .ci/run installs it)' }, async t => {
   const dir = mkdtempSync(join(tmpdir(), 'zr-compose-'))
   t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
   for (const file of ['docker-compose.yml', 'Dockerfile', '.env.example']) copyFileSync(join(ROOT, file), join(dir, file))
   copyFileSync(join(ROOT, '.env.example'), join(dir, '.env'))
   cpSync(join(ROOT, 'deploy'), join(dir, 'deploy'), { recursive: true })
-  const config = run('docker-compose', ['config'], dir)
-  t.equal(config.status, 0, `docker-compose config: ${config.stderr}`)
+  cpSync(join(ROOT, 'scripts'), join(dir, 'scripts'), { recursive: true })
+  const config = run('docker-compose', ['--profile', 'demo', 'config'], dir)
+  t.equal(config.status, 0, `docker-compose --profile demo config: ${config.stderr}`)
+  t.equal(run('docker-compose', ['config', '--quiet'], dir).status, 0, 'and without the profile')
   const resolved = parse(config.stdout) as Compose
   const documented = documentedNames()
   for (const name of RELAY_SERVICES) {
@@ -129,4 +164,7 @@ t.test('docker-compose config accepts the stack, and the resolved relay environm
     for (const required of [...requiredNames(), 'REDIS_URL']) t.ok(env.includes(required), `${name}: ${required} set`)
   }
   t.equal(resolved.services.worker?.deploy?.replicas, 2, 'worker replicas survive resolution')
+  const resolvedEnv = (name: string): Record<string, string> => resolved.services[name]?.environment as Record<string, string>
+  t.equal(resolvedEnv('demo-sink').ZOOM_WEBHOOK_SECRET_TOKEN, resolvedEnv('web').ZOOM_WEBHOOK_SECRET_TOKEN, 'the sink verifies with the token the relay signs with')
+  for (const name of [...RELAY_SERVICES, 'demo-sender']) t.equal(resolvedEnv(name).RECALL_BASE_URL, `http://demo-sink:${resolvedEnv('demo-sink').DEMO_SINK_PORT}`, `${name}: Recall is the demo sink`)
 })

@@ -85,3 +85,21 @@ t.test('.dockerignore keeps secrets, state and build output out of the context, 
   const copied = [...all(build, 'COPY'), ...all(final, 'COPY')].filter(a => !a.startsWith('--from')).flatMap(a => a.split(/\s+/).slice(0, -1))
   t.same(copied.filter(path => !existsSync(join(ROOT, path))), [], 'every COPY source exists')
 })
+
+t.test('zoom-relay is on the PATH: an executable link to the CLI, made before USER drops root', async t => {
+  const instructions = final?.instructions ?? []
+  const runIndex = instructions.findIndex(i => i.keyword === 'RUN' && /ln -s \/app\/dist\/src\/cli\/main\.js \/usr\/local\/bin\/zoom-relay/.test(i.args))
+  t.ok(runIndex >= 0, 'symlink /usr/local/bin/zoom-relay → /app/dist/src/cli/main.js (on the node image\'s PATH)')
+  t.match(instructions[runIndex]?.args, /chmod 0?755 \/app\/dist\/src\/cli\/main\.js/, 'the CLI file is executable')
+  const copyIndex = instructions.findIndex(i => i.keyword === 'COPY' && i.args === '--from=build /app/dist/src ./dist/src')
+  t.ok(copyIndex >= 0 && copyIndex < runIndex, 'after the compiled CLI is copied')
+  t.ok(runIndex < instructions.findIndex(i => i.keyword === 'USER'), 'while still root (/usr/local/bin)')
+  t.match(readFileSync(join(ROOT, 'src/cli/main.ts'), 'utf8'), /^#!\/usr\/bin\/env node\n/, 'main.ts (and so main.js) starts with a node shebang')
+})
+
+t.test('the compose demo\'s stand-in destination ships in the image, compiled', async t => {
+  t.ok(all(final, 'COPY').includes('--from=build /app/dist/scripts/demo-sink.js /app/dist/scripts/demo-sink.js.map ./dist/scripts/'))
+  t.ok(existsSync(join(ROOT, 'scripts/demo-sink.ts')), 'tsconfig.build.json compiles scripts/ into dist/scripts/')
+  const build = JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8')) as { include: string[] }
+  t.ok(build.include.includes('scripts'))
+})
