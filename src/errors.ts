@@ -130,3 +130,10 @@ export class OAuthStateError extends RelayError {
     super('ZR_OAUTH_STATE_INVALID', message, 400)
   }
 }
+
+/** 404: an operator named an app or destination that is not configured. */
+export class UnknownDestinationError extends RelayError {
+  constructor (message: string) {
+    super('ZR_UNKNOWN_DESTINATION', message, 404)
+  }
+}
