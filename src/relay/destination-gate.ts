@@ -188,13 +188,14 @@ export class DestinationGate {
   }
 
   /**
-   * An event waited past the retry horizon (time paused not counted): it
-   * expires instead of being sent. Applies to first attempts, and to retries
-   * only while the circuit is open (a probe): retries of a closed circuit run
-   * out of attempts on their own schedule.
+   * An event waited past the retry horizon (time paused not counted) while
+   * the circuit was open: it expires instead of being sent. Checked when the
+   * probe takes an event, so each probe first clears out, oldest first, what
+   * waited too long; a closed circuit's first attempts and retries run their
+   * own schedule.
    */
-  expired (receivedAt: number, lane: Lane, admission: Admission, now = Date.now()): boolean {
-    if (lane === 'retry' && !admission.probe) return false
+  expired (receivedAt: number, admission: Admission, now = Date.now()): boolean {
+    if (!admission.probe) return false
     const waited = now - receivedAt - pausedOverlapMs(this.shared, receivedAt, now)
     return waited > this.settings.horizonMs
   }

@@ -94,7 +94,7 @@ export class RelayWorkers extends WorkerGroup {
       await job.moveToDelayed(Date.now() + 1000, token)
       throw new DelayedError()
     }
-    if (gate.expired(job.data.receivedAt, 'retry', admission)) {
+    if (gate.expired(job.data.receivedAt, admission)) {
       await gate.finished(admission, 'not_sent')
       const message = this.opts.attempts.expired({ app, destination, id: job.id ?? '' }, gate.settings.horizonMs)
       await job.updateProgress({ lastStatus: null, lastError: message, attempts: (job.data.priorAttempts ?? 0) + job.attemptsMade })

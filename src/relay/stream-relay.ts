@@ -77,7 +77,7 @@ export class StreamRelay extends StreamConsumerSet {
     // Read within the gate's allowance; only a pause or an opening circuit since then refuses it,
     // and the attempt goes ahead as one of those already in flight when it happened.
     const admission = gate.admit('stream') ?? { probe: false }
-    if (gate.expired(entryTime(entry.id), 'stream', admission)) {
+    if (gate.expired(entryTime(entry.id), admission)) {
       await gate.finished(admission, 'not_sent')
       const message = attempts.expired({ app, destination, id: entry.id }, gate.settings.horizonMs)
       await this.settle(queue, toRelayJobData(stored, entry.id), entry.id, { reason: 'expired', message, state: { lastStatus: null, lastError: message, attempts: 0 } })
