@@ -25,11 +25,14 @@ t.test('a flapping destination opens the circuit; while open one probe at a time
   let maxWhileOpen = 0
   let measuring = false
   let probes = 0
+  /** Requests in flight as each request arrived once the destination was back. */
+  const inFlightAfterRecovery: number[] = []
   const delivered = new Map<string, number>()
   const sink = await startSink(req => {
     inFlight++
     if (measuring) { probes++; maxWhileOpen = Math.max(maxWhileOpen, inFlight) }
     const ok = up
+    if (ok) inFlightAfterRecovery.push(inFlight)
     if (ok) delivered.set(req.sha256, (delivered.get(req.sha256) ?? 0) + 1)
     // Slow enough that two requests in flight at once would overlap.
     setTimeout(() => { inFlight-- }, 200)
@@ -66,6 +69,9 @@ t.test('a flapping destination opens the circuit; while open one probe at a time
   measuring = false
   await eventually(async () => await state() === 'closed', 10_000, 'circuit closed')
   t.ok(bodies.every(b => delivered.get(sha256(b)) === 1), 'each event delivered exactly once')
+  // The probe alone, then one per lane (stream and retry) until the first successes double it.
+  t.equal(inFlightAfterRecovery[0], 1, 'the probe went alone')
+  t.ok(inFlightAfterRecovery.slice(0, 3).every(n => n <= 2), `ramping up, not the whole backlog at once (${inFlightAfterRecovery.slice(0, 8).join(',')})`)
   const { queue, close } = openQueue(redis.url)
   t.teardown(close)
   t.equal((await queue.getJobCounts('failed')).failed, 0, 'nothing dead-lettered')
