@@ -144,3 +144,10 @@ export class UnfilteredDeadLettersError extends RelayError {
     super('ZR_DEAD_LETTERS_ALL_REQUIRED', `A ${action} without any filter would ${action} every dead letter: add a filter, or say so with "all": true (CLI: --all).`, 400)
   }
 }
+
+/** 404: an operator named an app or destination that is not configured. */
+export class UnknownDestinationError extends RelayError {
+  constructor (message: string) {
+    super('ZR_UNKNOWN_DESTINATION', message, 404)
+  }
+}

@@ -14,6 +14,7 @@ import { trustedProxies } from '../ingress/trusted-proxies.js'
 import { escapeHtml } from '../oauth/oauth-page.js'
 import { DeadLetters, type DeadLetterFilters } from '../operations/dead-letters.js'
 import { relayStatus } from '../operations/relay-status.js'
+import { DestinationControl } from '../operations/destination-control.js'
 import type { RelayQueues } from '../queue/relay-queues.js'
 import { AdminSessions } from './admin-sessions.js'
 import { isAllowedQueueUiAction } from './queue-ui-actions.js'
@@ -106,6 +107,18 @@ export async function buildAdminServer ({ config, adminToken, queues, redis, log
   app.get('/', async (_request, reply) => await reply.redirect(UI_PATH))
 
   app.get('/api/status', async () => await relayStatus(config, queues, redis))
+
+  // Pause and resume: every worker process obeys within a second (destination-gate.ts).
+  const destinations = new DestinationControl(config, redis)
+  app.get<{ Querystring: { app?: string, destination?: string } }>('/api/destinations', async request =>
+    ({ destinations: await destinations.list({ app: request.query.app, destination: request.query.destination }) }))
+  app.post<{ Params: { app: string, destination: string, action: string } }>('/api/destinations/:app/:destination/:action', async (request, reply) => {
+    const { app: appName, destination, action } = request.params
+    if (action !== 'pause' && action !== 'resume') return await reply.code(404).send({ error: 'ZR_ADMIN_NOT_FOUND', message: 'Use /api/destinations/:app/:destination/pause or /resume.' })
+    const selector = { app: appName, destination }
+    const [row] = action === 'pause' ? await destinations.pause(selector) : await destinations.resume(selector)
+    return row
+  })
   app.get<{ Querystring: Record<string, string> }>('/api/dead-letters', async request => await deadLetters.list(filtersFrom(request.query)))
   app.post<{ Body: Record<string, unknown> | undefined }>('/api/dead-letters/replay', async request => {
     const filters = filtersFrom(request.body ?? {})

@@ -5,6 +5,7 @@ import { ConfigError, ProviderApiError } from '../errors.js'
 import { createLogger } from '../logger.js'
 import { CliError, EXIT } from './cli-error.js'
 import { deadLettersCommand } from './commands/dead-letters.js'
+import { destinationsCommand } from './commands/destinations.js'
 import { ATTENDEE_CONNECTIONS, RECALL_CREDENTIALS, runProviderRecords } from './commands/provider-records.js'
 import { sendTestEventCommand } from './commands/send-test-event.js'
 import { statusCommand } from './commands/status.js'
@@ -13,6 +14,7 @@ import { runRelay } from './run-relay.js'
 const USAGE = `Usage: zoom-relay [web|worker|all]
        zoom-relay status [--json]
        zoom-relay dead-letters <list|replay|purge> [filters] [options]
+       zoom-relay destinations <list|pause|resume> [--app NAME] [--destination NAME] [--json]
        zoom-relay recall credentials <list|show|delete> [options]
        zoom-relay attendee connections <list|show|delete> [options]
        zoom-relay send-test-event [--url URL] [--app NAME] [--event NAME | --validate] [--follow] [--json]
@@ -27,6 +29,7 @@ Roles:
 Operator commands (read the relay's Redis; --help on each):
   status                 queues, dead letters, last delivery and last URL validation per app and destination
   dead-letters           list, replay or purge what destinations rejected or ran out of attempts
+  destinations           list destinations with their state (circuit, paused); pause or resume them
   send-test-event        send a signed sample webhook to a running relay; --follow waits for its delivery
 
 Support commands (use the app's configured API key; --help on each):
@@ -43,6 +46,7 @@ const COMMANDS: Record<string, (args: string[], config: Config, out: (text: stri
   status: statusCommand,
   'dead-letters': deadLettersCommand,
   'send-test-event': sendTestEventCommand,
+  destinations: destinationsCommand,
   'recall credentials': async (args, config, out) => await runProviderRecords(RECALL_CREDENTIALS, args, config, out),
   'attendee connections': async (args, config, out) => await runProviderRecords(ATTENDEE_CONNECTIONS, args, config, out)
 }

@@ -19,6 +19,8 @@ import { RelayQueues } from '../queue/relay-queues.js'
 import { DestinationClient } from '../relay/destination-client.js'
 import { RelayWorkers } from '../relay/relay-workers.js'
 import { StreamRelay } from '../relay/stream-relay.js'
+import { DestinationGates } from '../relay/destination-gate.js'
+import { readDestinationStates } from '../relay/destination-state.js'
 import { DeliveryAttempts } from '../relay/delivery-attempt.js'
 import { LastDeliveryRecorder } from '../relay/last-delivery.js'
 import { CleanupIntake } from '../deauthorization/cleanup-intake.js'
@@ -102,6 +104,8 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
   let client: DestinationClient | undefined
   let lastDelivery: LastDeliveryRecorder | undefined
   let workerQueues: RelayQueues | undefined
+  let gates: DestinationGates | undefined
+  metrics.destinationStateReader = async () => await readDestinationStates(probe, config)
   if (runsWorkers) {
     client = new DestinationClient({ timeoutMs: config.deliveryTimeoutMs, retryAfterMaxMs: config.retry.retryAfterMaxMs })
     const workerConnection = connect('worker')
@@ -109,9 +113,12 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
     workerQueues = new RelayQueues(config, workerConnection)
     lastDelivery = new LastDeliveryRecorder(workerConnection, config.redisPrefix)
     const attempts = new DeliveryAttempts({ client, metrics, logger, tracing })
-    streams = new StreamRelay({ config, connection: workerConnection, retryQueues: workerQueues, attempts, lastDelivery, logger })
+    gates = new DestinationGates({ config, redis: workerConnection, logger })
+    // A destination paused before this process started stays paused from its first read on.
+    await Promise.race([gates.poll(), sleep(2000, undefined, { ref: false })])
+    streams = new StreamRelay({ config, connection: workerConnection, retryQueues: workerQueues, attempts, gates, lastDelivery, logger })
     streams.start()
-    workers = new RelayWorkers({ config, connection: workerConnection, attempts, lastDelivery, logger })
+    workers = new RelayWorkers({ config, connection: workerConnection, attempts, gates, lastDelivery, logger })
     if (config.apps.some(a => a.deauthorization !== undefined)) {
       intake = new CleanupIntake({ config, connection: workerConnection, queues: workerQueues, logger })
       intake.start()
@@ -198,6 +205,7 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
       // First attempts first: what they hand over to the retry queues is then taken up by their workers' close.
       await Promise.all([streams?.close(config.shutdownTimeoutMs), intake?.close(config.shutdownTimeoutMs)])
       await Promise.all([workers?.close(config.shutdownTimeoutMs), cleanups?.close(config.shutdownTimeoutMs)])
+      await gates?.close()
       await lastDelivery?.close()
       await client?.close()
       await Promise.all(apis.map(async a => await a.close()))

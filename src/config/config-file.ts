@@ -184,7 +184,8 @@ function readDestination (raw: unknown, path: string, report: Report): Destinati
   const destination = readDestinationTarget(raw, name, path, report, baseUrl, appId)
   if (destination === undefined) return undefined
   const extras = readDestinationExtras(raw, destination, path, report)
-  return extras ? destination : undefined
+  const settings = readDestinationSettings(raw, destination, path, report)
+  return extras && settings ? destination : undefined
 }
 
 function readDestinationTarget (
@@ -275,6 +276,62 @@ function readDestinationExtras (raw: Record<string, unknown>, destination: Desti
     destination.attendeeConnection = {
       isLocalRecordingTokenSupported: raw.isLocalRecordingTokenSupported !== false,
       isOnbehalfTokenSupported: raw.isOnbehalfTokenSupported === true
+    }
+  }
+  return ok
+}
+
+/**
+ * The per-destination delivery settings (`timeoutMs`, `concurrency`, `retry`,
+ * `rateLimit`, `circuitBreaker`); false when any is wrong (already reported).
+ */
+function readDestinationSettings (raw: Record<string, unknown>, destination: DestinationConfig, path: string, report: Report): boolean {
+  let ok = true
+  const int = (value: unknown, where: string, min: number, max: number): number | undefined => {
+    if (value === undefined) return undefined
+    if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return value
+    report(`${path}.${where}`, `must be a whole number from ${min} to ${max}.`)
+    ok = false
+    return undefined
+  }
+  const object = (value: unknown, where: string, example: string): Record<string, unknown> | undefined => {
+    if (value === undefined) return undefined
+    if (isRecord(value)) return value
+    report(`${path}.${where}`, `must be an object, e.g. ${example}.`)
+    ok = false
+    return undefined
+  }
+  const timeoutMs = int(raw.timeoutMs, 'timeoutMs', 100, 120_000)
+  if (timeoutMs !== undefined) destination.timeoutMs = timeoutMs
+  const concurrency = int(raw.concurrency, 'concurrency', 1, 1000)
+  if (concurrency !== undefined) destination.concurrency = concurrency
+  const retry = object(raw.retry, 'retry', '{ attempts: 10, baseDelayMs: 1000, maxDelayMs: 600000 }')
+  if (retry !== undefined) {
+    const attempts = int(retry.attempts, 'retry.attempts', 1, 1000)
+    const baseDelayMs = int(retry.baseDelayMs, 'retry.baseDelayMs', 1, 3_600_000)
+    const maxDelayMs = int(retry.maxDelayMs, 'retry.maxDelayMs', 1, 86_400_000)
+    destination.retry = {
+      ...(attempts === undefined ? {} : { attempts }),
+      ...(baseDelayMs === undefined ? {} : { baseDelayMs }),
+      ...(maxDelayMs === undefined ? {} : { maxDelayMs })
+    }
+  }
+  const rate = object(raw.rateLimit, 'rateLimit', '{ perSecond: 50 }')
+  if (rate !== undefined) {
+    const perSecond = int(rate.perSecond, 'rateLimit.perSecond', 1, 100_000)
+    if (perSecond !== undefined) destination.rateLimit = { perSecond }
+    else if (rate.perSecond === undefined) { report(`${path}.rateLimit.perSecond`, 'is required, e.g. { perSecond: 50 }.'); ok = false }
+  }
+  if (raw.circuitBreaker === false) destination.circuitBreaker = false
+  else {
+    const breaker = object(raw.circuitBreaker, 'circuitBreaker', '{ failures: 10, maxProbeIntervalMs: 60000 } or false')
+    if (breaker !== undefined) {
+      const failures = int(breaker.failures, 'circuitBreaker.failures', 1, 100_000)
+      const maxProbeIntervalMs = int(breaker.maxProbeIntervalMs, 'circuitBreaker.maxProbeIntervalMs', 1000, 3_600_000)
+      destination.circuitBreaker = {
+        ...(failures === undefined ? {} : { failures }),
+        ...(maxProbeIntervalMs === undefined ? {} : { maxProbeIntervalMs })
+      }
     }
   }
   return ok

@@ -53,6 +53,20 @@ export interface DestinationConfig {
    * @defaultValue Attendee's own: local recording token true, on-behalf token false
    */
   attendeeConnection?: { isLocalRecordingTokenSupported: boolean, isOnbehalfTokenSupported: boolean }
+  /** Whole-request timeout of one attempt. @defaultValue `deliveryTimeoutMs` (DELIVERY_TIMEOUT_MS) */
+  timeoutMs?: number
+  /** Deliveries in flight per worker process (first attempts and retries each). @defaultValue `deliveryConcurrency` */
+  concurrency?: number
+  /** This destination's retry schedule; each field defaults to the env value (RETRY_*). */
+  retry?: { attempts?: number, baseDelayMs?: number, maxDelayMs?: number }
+  /** Deliveries per second across all worker processes. @defaultValue unlimited */
+  rateLimit?: { perSecond: number }
+  /**
+   * Opens after `failures` consecutive failed attempts and probes at intervals
+   * doubling from 1 s to `maxProbeIntervalMs`; `false` turns it off.
+   * @defaultValue the env values (CIRCUIT_BREAKER_FAILURES, CIRCUIT_BREAKER_MAX_PROBE_INTERVAL_MS)
+   */
+  circuitBreaker?: { failures?: number, maxProbeIntervalMs?: number } | false
 }
 
 /** The Zoom OAuth install flow of one app (Recall- or Attendee-managed tokens). */
@@ -199,6 +213,13 @@ export interface Config {
   /** Deliveries in flight per destination per worker process. @defaultValue 16 */
   deliveryConcurrency: number
   retry: RetryConfig
+  /**
+   * Default circuit breaker of every destination: opens after `failures`
+   * consecutive failed attempts (0: off), probes at intervals doubling from
+   * 1 s to `maxProbeIntervalMs`.
+   * @defaultValue `{ failures: 10, maxProbeIntervalMs: 60_000 }`
+   */
+  circuitBreaker: { failures: number, maxProbeIntervalMs: number }
   /** Completed jobs kept for inspection (count). @defaultValue 1000 */
   completedJobsKept: number
   /** How long dead letters stay in Redis, in seconds. @defaultValue 1_209_600 (14 days) */

@@ -68,6 +68,10 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>> = 
       maxDelayMs: read.integer('RETRY_MAX_DELAY_MS', 3_600_000, 1, 86_400_000),
       retryAfterMaxMs: read.integer('RETRY_AFTER_MAX_MS', 3_600_000, 0, 86_400_000)
     },
+    circuitBreaker: {
+      failures: read.integer('CIRCUIT_BREAKER_FAILURES', 10, 0, 100_000),
+      maxProbeIntervalMs: read.integer('CIRCUIT_BREAKER_MAX_PROBE_INTERVAL_MS', 60_000, 1000, 3_600_000)
+    },
     completedJobsKept: read.integer('COMPLETED_JOBS_KEPT', 1000, 0),
     deadLetterRetentionSeconds: read.integer('DEAD_LETTER_RETENTION_SECONDS', 1_209_600, 60),
     shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', 25_000, 0, 600_000),

@@ -145,6 +145,26 @@ export class RelayMetrics {
     registers: [this.registry]
   })
 
+  /** Reads every destination's shared state (destination-state.ts) at scrape time. */
+  destinationStateReader: (() => Promise<Array<{ app: string, destination: string, state: string }>>) | undefined
+
+  readonly destinationState = new Gauge({
+    name: 'zoom_relay_destination_state',
+    help: 'Each destination\'s state, 1 for the current one: closed (delivering), open (circuit open after consecutive failures: events wait, one probe at a time), half_open (a probe in flight), paused (by an operator). Read from Redis at scrape time.',
+    labelNames: ['app', 'destination', 'state'] as const,
+    registers: [this.registry],
+    collect: async () => {
+      if (this.destinationStateReader === undefined) return
+      try {
+        for (const { app, destination, state } of await this.destinationStateReader()) {
+          for (const each of ['closed', 'open', 'half_open', 'paused']) this.destinationState.set({ app, destination, state: each }, each === state ? 1 : 0)
+        }
+      } catch {
+        // Redis unreachable: keep the last values.
+      }
+    }
+  })
+
   /** Reads the last URL validation per app (epoch ms) from Redis, so every process reports the shared value. */
   validationReader: (() => Promise<Record<string, number>>) | undefined
 

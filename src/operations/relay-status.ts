@@ -2,6 +2,7 @@ import type { RedisClient } from '../queue/redis-connection.js'
 import type { Config } from '../config/config.js'
 import type { RelayQueues } from '../queue/relay-queues.js'
 import { lastDeliveryField, readLastDeliveries } from '../relay/last-delivery.js'
+import { readDestinationStates, type DestinationState } from '../relay/destination-state.js'
 
 /** Zoom re-validates every endpoint every 72 hours; an endpoint that fails stops getting events. */
 export const REVALIDATION_PERIOD_MS = 72 * 3600 * 1000
@@ -9,6 +10,8 @@ export const REVALIDATION_PERIOD_MS = 72 * 3600 * 1000
 export interface DestinationStatus {
   app: string
   destination: string
+  /** closed (delivering), open (circuit open), half_open (probing) or paused. */
+  state: DestinationState
   waiting: number
   active: number
   delayed: number
@@ -41,12 +44,13 @@ export async function relayStatus (config: Config, queues: RelayQueues, redis: R
       ? { app: app.name, lastUrlValidation: null, revalidationDueInMs: null }
       : { app: app.name, lastUrlValidation: new Date(at).toISOString(), revalidationDueInMs: at + REVALIDATION_PERIOD_MS - now }
   })
-  const [depths, lastDeliveries] = await Promise.all([queues.destinationDepths(now), readLastDeliveries(redis, config.redisPrefix)])
+  const [depths, lastDeliveries, states] = await Promise.all([queues.destinationDepths(now), readLastDeliveries(redis, config.redisPrefix), readDestinationStates(redis, config)])
   const destinations = depths.map(({ app, destination, counts, oldestWaitingMs }) => {
     const last = lastDeliveries[lastDeliveryField(app, destination)]
     return {
       app,
       destination,
+      state: states.find(s => s.app === app && s.destination === destination)?.state ?? 'closed',
       waiting: counts.waiting,
       active: counts.active,
       delayed: counts.delayed,

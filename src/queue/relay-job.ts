@@ -41,7 +41,7 @@ export interface RelayJobData {
 }
 
 /** Why an event ended among the dead letters (a label of `zoom_relay_dead_lettered_total`). */
-export type DeadLetterReason = 'rejected' | 'attempts_exhausted' | 'integrity_error' | 'abandoned'
+export type DeadLetterReason = 'rejected' | 'attempts_exhausted' | 'integrity_error' | 'abandoned' | 'expired'
 
 export function encodeBody (body: Buffer): Pick<RelayJobData, 'body' | 'encoding'> {
   return isUtf8(body)

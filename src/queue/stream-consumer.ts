@@ -34,10 +34,25 @@ export interface StreamConsumerOptions {
   /** Added to every log line (app, destination). */
   labels: Record<string, string>
   /**
+   * Limits what is read below `concurrency` (a paused destination, an open
+   * circuit, a ramp). Unset: always `concurrency`.
+   */
+  gate?: StreamGate
+  /**
    * How long one read waits for new entries.
    * @defaultValue 1000
    */
   blockMs?: number
+}
+
+/** What may limit a consumer's reads (destination-gate.ts implements it for a destination's stream). */
+export interface StreamGate {
+  /** Entries that may be in flight now; 0 stops reading. */
+  allowance: () => number
+  /** Resolves when the allowance may have changed, or after `ms`. */
+  changed: (ms: number) => Promise<void>
+  /** A read found nothing new. */
+  idle: () => void
 }
 
 /**
@@ -123,15 +138,19 @@ export class StreamConsumer {
     const { key, concurrency, blockMs = 1000 } = this.opts
     await this.createGroup().catch(() => {})
     while (!this.closing) {
-      const free = concurrency - this.inFlight.size
+      const free = this.free()
       if (free <= 0) {
-        await new Promise<void>(resolve => { this.slotFreed = resolve })
+        const slot = new Promise<void>(resolve => { this.slotFreed = resolve })
+        // Held back by the gate rather than by work in flight: its allowance may grow any time.
+        await (this.opts.gate !== undefined && this.inFlight.size < concurrency ? Promise.race([slot, this.opts.gate.changed(blockMs)]) : slot)
         continue
       }
       try {
         const reply = await this.blocking.callBuffer('XREADGROUP', 'GROUP', CONSUMER_GROUP, this.name, 'COUNT', free, 'BLOCK', blockMs, 'STREAMS', key, '>') as StreamReply
         this.failing = false
-        if (reply !== null) for (const entry of entriesOf(reply)) this.dispatch(entry)
+        const entries = reply === null ? [] : entriesOf(reply)
+        for (const entry of entries) this.dispatch(entry)
+        if (entries.length === 0) this.opts.gate?.idle()
       } catch (err) {
         if (this.closing) break
         if (/NOGROUP/.test((err as Error).message)) {
@@ -143,6 +162,12 @@ export class StreamConsumer {
         await sleep(500)
       }
     }
+  }
+
+  /** Entries this consumer may take on now. */
+  private free (): number {
+    const { concurrency, gate } = this.opts
+    return Math.min(concurrency, gate?.allowance() ?? concurrency) - this.inFlight.size
   }
 
   private dispatch (entry: StreamEntry): void {
@@ -200,8 +225,8 @@ export class StreamConsumer {
     if (this.recovering || this.closing) return
     this.recovering = true
     try {
-      const { key, claimIdleMs, concurrency } = this.opts
-      const free = concurrency - this.inFlight.size
+      const { key, claimIdleMs } = this.opts
+      const free = this.free()
       if (free > 0) {
         const idle = await this.redis.xpending(key, CONSUMER_GROUP, 'IDLE', claimIdleMs, '-', '+', free) as Array<[string, string, number, number]>
         const deliveries = new Map(idle.filter(([id]) => !this.held.has(id)).map(([id, , , times]) => [id, times]))

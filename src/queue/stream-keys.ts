@@ -33,3 +33,23 @@ export function lastDeliveryKey (prefix: string): string {
 export function entryTime (id: string): number {
   return Number(id.slice(0, id.indexOf('-')))
 }
+
+/**
+ * A destination's operating state, shared by every process: a hash of
+ * `paused`, `pausedAt`, `resumedAt` (operator) and `circuit`, `failures`,
+ * `openedAt`, `probeIntervalMs`, `nextProbeAt` (circuit breaker):
+ * `<prefix>:{<app>}:destination:<destination>`.
+ */
+export function destinationStateKey (prefix: string, app: Pick<AppConfig, 'name'>, destination: Pick<DestinationConfig, 'name'>): string {
+  return `${prefix}:{${app.name}}:destination:${destination.name}`
+}
+
+/** Held (SET NX PX) by the one worker process that sends an open circuit's probe: `<prefix>:{<app>}:probe:<destination>`. */
+export function probeLockKey (prefix: string, app: Pick<AppConfig, 'name'>, destination: Pick<DestinationConfig, 'name'>): string {
+  return `${prefix}:{${app.name}}:probe:${destination.name}`
+}
+
+/** Deliveries counted in the current second, for a destination's rate limit: `<prefix>:{<app>}:rate:<destination>:<epoch second>`. */
+export function rateWindowKey (prefix: string, app: Pick<AppConfig, 'name'>, destination: Pick<DestinationConfig, 'name'>, second: number): string {
+  return `${prefix}:{${app.name}}:rate:${destination.name}:${second}`
+}

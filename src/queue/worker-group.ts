@@ -1,8 +1,9 @@
 import { Worker, type Job, type MinimalJob, type WorkerOptions } from 'bullmq'
 import type { RedisClient } from './redis-connection.js'
 import type { Logger } from 'pino'
-import type { Config } from '../config/config.js'
+import type { Config, RetryConfig } from '../config/config.js'
 import { backoffDelay } from '../relay/retry-policy.js'
+import { longestTimeoutMs } from '../relay/destination-settings.js'
 import { RELAY_BACKOFF } from './relay-queues.js'
 
 /** Times a job (or stream entry) may be taken over from a worker that died holding it before it is given up. */
@@ -14,12 +15,13 @@ export const MAX_STALLED_COUNT = 10
  * a worker killed mid-job is routine (deploys, OOM), so a job is given up
  * only when it keeps killing workers.
  */
-export function workerOptions (config: Config, connection: RedisClient): WorkerOptions {
+export function workerOptions (config: Config, connection: RedisClient, perQueue: { concurrency?: number, retry?: RetryConfig } = {}): WorkerOptions {
   const lockDuration = lockDurationMs(config)
+  const retry = perQueue.retry ?? config.retry
   return {
     connection,
     prefix: config.redisPrefix,
-    concurrency: config.deliveryConcurrency,
+    concurrency: perQueue.concurrency ?? config.deliveryConcurrency,
     lockDuration,
     // Jobs of a worker that died are taken up again within about two lock durations.
     stalledInterval: lockDuration,
@@ -32,7 +34,7 @@ export function workerOptions (config: Config, connection: RedisClient): WorkerO
       backoffStrategy: (attemptsMade: number, type?: string, err?: Error, job?: MinimalJob) => {
         const asked = (err as { retryAfterMs?: unknown } | undefined)?.retryAfterMs
         const prior = (job?.data as { priorAttempts?: number } | undefined)?.priorAttempts ?? 0
-        return type === RELAY_BACKOFF && typeof asked === 'number' ? asked : backoffDelay(prior + attemptsMade, config.retry)
+        return type === RELAY_BACKOFF && typeof asked === 'number' ? asked : backoffDelay(prior + attemptsMade, retry)
       }
     }
   }
@@ -44,7 +46,7 @@ export function workerOptions (config: Config, connection: RedisClient): WorkerO
  * renewal delayed by a busy event loop lands before the lock expires.
  */
 export function lockDurationMs (config: Config): number {
-  return 2 * Math.max(config.deliveryTimeoutMs, config.providerApiTimeoutMs) + 5000
+  return 2 * Math.max(longestTimeoutMs(config), config.providerApiTimeoutMs) + 5000
 }
 
 /** A set of workers started and stopped together, each logging its own errors. */
@@ -56,10 +58,11 @@ export class WorkerGroup {
     this.logger = logger
   }
 
-  protected start<T> (name: string, processor: (job: Job<T>) => Promise<unknown>, options: WorkerOptions, labels: Record<string, string>): void {
+  protected start<T> (name: string, processor: (job: Job<T>, token?: string) => Promise<unknown>, options: WorkerOptions, labels: Record<string, string>): Worker<T> {
     const worker = new Worker<T>(name, processor, options)
     worker.on('error', err => { this.logger.error({ err, ...labels }, 'worker error') })
     this.workers.push(worker as Worker)
+    return worker
   }
 
   isRunning (): boolean {

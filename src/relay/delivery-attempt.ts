@@ -19,6 +19,8 @@ export interface AttemptContext {
   attempt: number
   /** No attempt follows this one. */
   finalAttempt: boolean
+  /** This destination's attempt timeout. @defaultValue the client's (DELIVERY_TIMEOUT_MS) */
+  timeoutMs?: number
 }
 
 interface DeliveredInstruments {
@@ -90,7 +92,7 @@ export class DeliveryAttempts {
 
     const started = performance.now()
     try {
-      const { status } = await this.client.post(ctx.destination.url, stored.body, headers)
+      const { status } = await this.client.post(ctx.destination.url, stored.body, headers, ctx.timeoutMs)
       const delivered = this.deliveredInstruments(ctx.destination, labels)
       delivered.attempts.inc()
       delivered.duration.observe((performance.now() - started) / 1000)
@@ -126,6 +128,15 @@ export class DeliveryAttempts {
       this.delivered.set(destination, instruments)
     }
     return instruments
+  }
+
+  /** Counts and logs an event that waited past the retry horizon; returns the dead letter's message. */
+  expired (ctx: Pick<AttemptContext, 'app' | 'destination' | 'id'>, horizonMs: number): string {
+    const labels = { app: ctx.app.name, destination: ctx.destination.name }
+    const message = `Waited longer than the retry horizon (${Math.round(horizonMs / 1000)} s) without being delivered; expired.`
+    this.metrics.deadLettered.inc({ ...labels, reason: 'expired' })
+    this.logger.warn({ ...labels, id: ctx.id }, 'delivery dead-lettered: %s', message)
+    return message
   }
 
   /** Counts an event given up after it kept killing the workers that held it. */

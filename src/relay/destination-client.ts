@@ -28,10 +28,10 @@ export class DestinationClient {
     this.retryAfterMaxMs = opts.retryAfterMaxMs
   }
 
-  /** Resolves on 2xx; otherwise throws `DeliveryError` saying whether a retry may help. */
-  async post (url: string, body: Buffer, headers: Record<string, string>): Promise<DeliveryResult> {
+  /** Resolves on 2xx (`timeoutMs`: this destination's, default the client's); otherwise throws `DeliveryError` saying whether a retry may help. */
+  async post (url: string, body: Buffer, headers: Record<string, string>, timeoutMs = this.timeoutMs): Promise<DeliveryResult> {
     const target = this.target(url)
-    const deadline = new AttemptDeadline(this.timeoutMs)
+    const deadline = new AttemptDeadline(timeoutMs)
     try {
       let response
       try {
@@ -40,8 +40,8 @@ export class DestinationClient {
           path: target.path,
           headers,
           body,
-          headersTimeout: this.timeoutMs,
-          bodyTimeout: this.timeoutMs,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
           signal: deadline
         })
       } catch (err) {

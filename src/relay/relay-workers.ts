@@ -1,4 +1,4 @@
-import { UnrecoverableError, type Job } from 'bullmq'
+import { DelayedError, UnrecoverableError, type Job, type Worker } from 'bullmq'
 import type { RedisClient } from '../queue/redis-connection.js'
 import type { Logger } from 'pino'
 import type { AppConfig, Config, DestinationConfig } from '../config/config.js'
@@ -6,6 +6,7 @@ import { queueName } from '../queue/queue-name.js'
 import { decodeBody, type RelayJobData } from '../queue/relay-job.js'
 import { WorkerGroup, workerOptions } from '../queue/worker-group.js'
 import type { DeliveryAttempts } from './delivery-attempt.js'
+import type { DestinationGate, DestinationGates } from './destination-gate.js'
 import type { LastDeliveryRecorder } from './last-delivery.js'
 
 export interface RelayWorkersOptions {
@@ -13,6 +14,8 @@ export interface RelayWorkersOptions {
   /** Worker connection: `maxRetriesPerRequest: null`, waits while Redis is away. */
   connection: RedisClient
   attempts: DeliveryAttempts
+  /** Pause, circuit breaker, ramp and rate limit of every destination. */
+  gates: DestinationGates
   lastDelivery: LastDeliveryRecorder
   logger: Logger
 }
@@ -30,15 +33,52 @@ export class RelayWorkers extends WorkerGroup {
   constructor (opts: RelayWorkersOptions) {
     super(opts.logger)
     this.opts = opts
-    const options = workerOptions(opts.config, opts.connection)
     for (const app of opts.config.apps) {
       for (const destination of app.destinations) {
-        this.start<RelayJobData>(queueName(app, destination), async job => await this.deliver(app, destination, job), options, { app: app.name, destination: destination.name })
+        const gate = opts.gates.of(destination)
+        const options = workerOptions(opts.config, opts.connection, { concurrency: gate.allowance('retry') || gate.settings.concurrency, retry: gate.settings.retry })
+        const worker = this.start<RelayJobData>(queueName(app, destination), async (job, token) => await this.deliver(app, destination, gate, job, token), options, { app: app.name, destination: destination.name })
+        this.follow(gate, worker)
       }
     }
   }
 
-  private async deliver (app: AppConfig, destination: DestinationConfig, job: Job<RelayJobData>): Promise<{ status: number }> {
+  /**
+   * A worker takes jobs only while its gate lets the retry lane send: paused
+   * otherwise (jobs wait in the queue, no attempt used), with the gate's
+   * allowance as its concurrency (a ramp after a circuit closed, 1 for a probe).
+   */
+  private follow (gate: DestinationGate, worker: Worker<RelayJobData>): void {
+    let applying = Promise.resolve()
+    const apply = (): void => {
+      applying = applying.then(async () => {
+        if (this.closed) return
+        const allowance = gate.allowance('retry')
+        if (allowance === 0) {
+          if (!worker.isPaused()) await worker.pause(true)
+          return
+        }
+        if (worker.concurrency !== allowance) worker.concurrency = allowance
+        if (worker.isPaused()) await worker.resume()
+      }).catch((err: Error) => { this.logger.warn({ app: gate.app.name, destination: gate.destination.name, message: err.message }, 'could not apply the destination state to its retry worker') })
+    }
+    gate.onChange(apply)
+    apply()
+  }
+
+  private closed = false
+
+  override isRunning (): boolean {
+    // A worker held back by its gate (paused destination, open circuit) is doing its job.
+    return this.workers.every(w => w.isRunning() || w.isPaused())
+  }
+
+  override async close (timeoutMs: number): Promise<void> {
+    this.closed = true
+    await super.close(timeoutMs)
+  }
+
+  private async deliver (app: AppConfig, destination: DestinationConfig, gate: DestinationGate, job: Job<RelayJobData>, token: string | undefined): Promise<{ status: number } | undefined> {
     const { deadLetter } = job.data
     if (deadLetter !== undefined) {
       // Settled on its first attempt (counted and logged there): record it in the dead-letter
@@ -48,13 +88,28 @@ export class RelayWorkers extends WorkerGroup {
       await job.updateData(data)
       throw new UnrecoverableError(deadLetter.message)
     }
+    const admission = gate.admit('retry')
+    if (admission === undefined) {
+      // Taken just as the destination was paused or its circuit opened: back to wait, no attempt used.
+      await job.moveToDelayed(Date.now() + 1000, token)
+      throw new DelayedError()
+    }
+    if (gate.expired(job.data.receivedAt, admission)) {
+      await gate.finished(admission, 'not_sent')
+      const message = this.opts.attempts.expired({ app, destination, id: job.id ?? '' }, gate.settings.horizonMs)
+      await job.updateProgress({ lastStatus: null, lastError: message, attempts: (job.data.priorAttempts ?? 0) + job.attemptsMade })
+      throw new UnrecoverableError(message)
+    }
+    await gate.rateToken()
     const result = await this.opts.attempts.attempt({
       app,
       destination,
       id: job.id ?? '',
       attempt: (job.data.priorAttempts ?? 0) + job.attemptsMade + 1,
-      finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1)
+      finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+      timeoutMs: gate.settings.timeoutMs
     }, { ...job.data, body: decodeBody(job.data) })
+    await gate.finished(admission, result)
     switch (result.outcome) {
       case 'delivered':
         this.opts.lastDelivery.record(app.name, destination.name)

@@ -6,9 +6,10 @@ import type { RelayJobData } from '../queue/relay-job.js'
 import type { DestinationQueue, RelayQueues } from '../queue/relay-queues.js'
 import { readStoredEvent, toRelayJobData, type StoredEvent, type StreamEntry } from '../queue/stored-event.js'
 import { StreamConsumer, StreamConsumerSet } from '../queue/stream-consumer.js'
-import { eventStreamKey } from '../queue/stream-keys.js'
+import { entryTime, eventStreamKey } from '../queue/stream-keys.js'
 import { lockDurationMs, MAX_STALLED_COUNT } from '../queue/worker-group.js'
 import type { DeliveryAttempts } from './delivery-attempt.js'
+import type { DestinationGates } from './destination-gate.js'
 import type { LastDeliveryRecorder } from './last-delivery.js'
 import { backoffDelay } from './retry-policy.js'
 
@@ -19,6 +20,8 @@ export interface StreamRelayOptions {
   /** The destinations' retry queues, on a connection that waits while Redis is away. */
   retryQueues: RelayQueues
   attempts: DeliveryAttempts
+  /** Pause, circuit breaker, ramp and rate limit of every destination. */
+  gates: DestinationGates
   lastDelivery: LastDeliveryRecorder
   logger: Logger
 }
@@ -42,10 +45,12 @@ export class StreamRelay extends StreamConsumerSet {
     for (const target of opts.retryQueues.all()) {
       const { app, destination } = target
       const labels = { app: app.name, destination: destination.name }
+      const gate = opts.gates.of(destination)
       this.consumers.push(new StreamConsumer({
         redis: opts.connection,
         key: eventStreamKey(config.redisPrefix, app, destination),
-        concurrency: config.deliveryConcurrency,
+        concurrency: gate.settings.concurrency,
+        gate: { allowance: () => gate.allowance('stream'), changed: async ms => { await gate.changed(ms) }, idle: () => { gate.streamIdle() } },
         claimIdleMs: lockDurationMs(config),
         maxDeliveries: MAX_STALLED_COUNT + 1,
         handle: async entry => { await this.deliver(target, entry) },
@@ -57,7 +62,9 @@ export class StreamRelay extends StreamConsumerSet {
   }
 
   private async deliver ({ app, destination, queue }: DestinationQueue, entry: StreamEntry): Promise<void> {
-    const { config, attempts } = this.opts
+    const { attempts } = this.opts
+    const gate = this.opts.gates.of(destination)
+    const { retry } = gate.settings
     let stored: StoredEvent
     try {
       stored = readStoredEvent(entry)
@@ -67,7 +74,18 @@ export class StreamRelay extends StreamConsumerSet {
       attempts.corrupt({ app, destination, id: entry.id, attempt: 1 }, err.message)
       return
     }
-    const result = await attempts.attempt({ app, destination, id: entry.id, attempt: 1, finalAttempt: config.retry.attempts <= 1 }, stored)
+    // Read within the gate's allowance; only a pause or an opening circuit since then refuses it,
+    // and the attempt goes ahead as one of those already in flight when it happened.
+    const admission = gate.admit('stream') ?? { probe: false }
+    if (gate.expired(entryTime(entry.id), admission)) {
+      await gate.finished(admission, 'not_sent')
+      const message = attempts.expired({ app, destination, id: entry.id }, gate.settings.horizonMs)
+      await this.settle(queue, toRelayJobData(stored, entry.id), entry.id, { reason: 'expired', message, state: { lastStatus: null, lastError: message, attempts: 0 } })
+      return
+    }
+    await gate.rateToken()
+    const result = await attempts.attempt({ app, destination, id: entry.id, attempt: 1, finalAttempt: retry.attempts <= 1, timeoutMs: gate.settings.timeoutMs }, stored)
+    await gate.finished(admission, result)
     if (result.outcome === 'delivered') {
       this.opts.lastDelivery.record(app.name, destination.name)
       return
@@ -77,8 +95,8 @@ export class StreamRelay extends StreamConsumerSet {
     if (result.outcome === 'retry') {
       await queue.add(stored.event, { ...data, priorAttempts: 1 }, {
         jobId: entry.id,
-        delay: result.error.retryAfterMs ?? backoffDelay(1, config.retry),
-        attempts: config.retry.attempts - 1
+        delay: result.error.retryAfterMs ?? backoffDelay(1, retry),
+        attempts: retry.attempts - 1
       })
     } else {
       await this.settle(queue, data, entry.id, { reason: result.reason, message: result.message, state: result.state })

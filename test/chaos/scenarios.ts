@@ -50,7 +50,9 @@ const RELAY_ENV: Record<string, string> = {
   RETRY_AFTER_MAX_MS: '2000',
   ENQUEUE_TIMEOUT_MS: '1000',
   SHUTDOWN_TIMEOUT_MS: '2000',
-  DELIVERY_CONCURRENCY: '32'
+  DELIVERY_CONCURRENCY: '32',
+  // An open circuit probes at most every 2 s, so a recovered destination gets its backlog within the drain time.
+  CIRCUIT_BREAKER_MAX_PROBE_INTERVAL_MS: '2000'
 }
 
 export function formatResult (r: ScenarioResult): string {

@@ -9,7 +9,7 @@ t.test('the Grafana dashboard is valid JSON, covers what on-call needs, and quer
   const dashboard = JSON.parse(readFileSync(`${ROOT}deploy/grafana/dashboard.json`, 'utf8')) as { uid: string, panels: Panel[] }
   t.equal(dashboard.uid, 'zoom-webhook-relay')
   const titles = dashboard.panels.map(p => p.title.toLowerCase()).join('\n')
-  for (const topic of ['ack latency', 'by event', 'delivery outcomes by destination', 'queue depth', 'oldest waiting', 'dead-letter', 'validation heartbeat']) {
+  for (const topic of ['ack latency', 'by event', 'delivery outcomes by destination', 'queue depth', 'oldest waiting', 'dead-letter', 'validation heartbeat', 'destination state']) {
     t.match(titles, topic, `a panel for ${topic}`)
   }
   const exported = new Set((await new RelayMetrics().registry.getMetricsAsJSON()).flatMap(m =>

@@ -8,7 +8,7 @@ import { openRelayQueues } from './relay-connection.js'
 
 export const DEAD_LETTERS_USAGE = `Usage: zoom-relay dead-letters <list|replay|purge> [filters] [options]
 
-Events a destination rejected or that ran out of attempts (BullMQ's failed sets).
+Events a destination rejected, that ran out of attempts, or that expired while its circuit was open (BullMQ's failed sets).
 
   list                   show them (newest first)
   replay [<id>...]       send them again: original bytes and headers, fresh attempts, normal retry path

@@ -8,8 +8,9 @@ import { openRelayQueues } from './relay-connection.js'
 export const STATUS_USAGE = `Usage: zoom-relay status [--json]
 
 Per app: the last URL validation Zoom got an answer to, and how long until Zoom's 72 h re-validation is overdue.
-Per app and destination: waiting, active, delayed and dead-lettered events, the age of the oldest waiting one, and
-the last successful delivery.
+Per app and destination: its state (closed: delivering; open: circuit open, events wait for a probe to succeed;
+half_open: probing; paused: by an operator), waiting, active, delayed and dead-lettered events, the age of the
+oldest waiting one, and the last successful delivery.
 
 Exit codes: 0 done, 1 Redis unreachable, 64 bad usage, 78 bad configuration.`
 
@@ -22,7 +23,7 @@ export async function statusCommand (args: string[], config: Config, out: (text:
     if (values.json) { out(`${JSON.stringify(status, null, 2)}\n`); return EXIT.ok }
     out(formatRows(status.apps.map(a => ({ ...a, revalidationDue: duration(a.revalidationDueInMs) })), ['app', 'lastUrlValidation', 'revalidationDue'], false))
     out('\n')
-    out(formatRows(status.destinations.map(d => ({ ...d, oldestWaiting: duration(d.oldestWaitingMs) })), ['app', 'destination', 'waiting', 'active', 'delayed', 'deadLettered', 'oldestWaiting', 'lastDelivery'], false))
+    out(formatRows(status.destinations.map(d => ({ ...d, oldestWaiting: duration(d.oldestWaitingMs) })), ['app', 'destination', 'state', 'waiting', 'active', 'delayed', 'deadLettered', 'oldestWaiting', 'lastDelivery'], false))
     return EXIT.ok
   } finally {
     await close()
