@@ -28,18 +28,23 @@ t.test('destinations list / pause / resume from the CLI and the admin API share 
 
   const admin = relay.adminUrl ?? ''
   const auth = { authorization: `Bearer ${ADMIN_TOKEN}` }
+  // The admin API takes JSON only, also for a change that needs no body.
+  const post = { method: 'POST' as const, headers: { ...auth, 'content-type': 'application/json' }, body: '{}' }
   const listed = await (await request(`${admin}/api/destinations`, { headers: auth })).body.json() as { destinations: Row[] }
   t.match(listed.destinations, [{ app: 'default', destination: 'recall', state: 'paused' }], 'the admin API sees the CLI\'s pause')
-  const resumed = await request(`${admin}/api/destinations/default/recall/resume`, { method: 'POST', headers: auth })
+  const notJson = await request(`${admin}/api/destinations/default/recall/resume`, { method: 'POST', headers: auth })
+  t.equal(notJson.statusCode, 415, 'a change without a JSON content type is refused')
+  await notJson.body.dump()
+  const resumed = await request(`${admin}/api/destinations/default/recall/resume`, post)
   t.equal(resumed.statusCode, 200)
   t.match(await resumed.body.json(), { state: 'closed', paused: false })
   t.match(await cli('list', '--app', 'default'), [{ state: 'closed' }], 'and the CLI sees the API\'s resume')
-  const pausedByApi = await request(`${admin}/api/destinations/default/recall/pause`, { method: 'POST', headers: auth })
+  const pausedByApi = await request(`${admin}/api/destinations/default/recall/pause`, post)
   t.match(await pausedByApi.body.json(), { state: 'paused' })
   const status = await runCli(['status'], env)
   t.match(status.stdout, /STATE[\s\S]*default\s+recall\s+paused/, 'status shows the state')
 
-  const unknown = await request(`${admin}/api/destinations/default/nope/pause`, { method: 'POST', headers: auth })
+  const unknown = await request(`${admin}/api/destinations/default/nope/pause`, post)
   t.equal(unknown.statusCode, 404)
   t.match(await unknown.body.json(), { error: 'ZR_UNKNOWN_DESTINATION' })
   const unauthorized = await request(`${admin}/api/destinations/default/recall/resume`, { method: 'POST' })
