@@ -48,10 +48,28 @@ export interface DestinationConfig {
   /** Set when the file gives an `apiKey` (recall and attendee only). */
   api?: ProviderApiConfig
   /**
-   * Attendee only: the capability flags sent when registering an OAuth connection.
-   * @defaultValue both false
+   * Attendee only: the capability flags sent when registering an OAuth connection
+   * (Attendee refuses both false).
+   * @defaultValue Attendee's own: `isLocalRecordingTokenSupported: true`, `isOnbehalfTokenSupported: false`
    */
   attendeeConnection?: { isLocalRecordingTokenSupported: boolean, isOnbehalfTokenSupported: boolean }
+  /** Whole-request timeout of one delivery attempt, in ms. @defaultValue the env value `DELIVERY_TIMEOUT_MS` (`Config.deliveryTimeoutMs`) */
+  timeoutMs?: number
+  /** Deliveries in flight to this destination per worker process. @defaultValue the env value `DELIVERY_CONCURRENCY` (`Config.deliveryConcurrency`) */
+  concurrency?: number
+  /**
+   * Retries of this destination's deliveries; each field unset defaults to the env value
+   * (`RETRY_ATTEMPTS`, `RETRY_BASE_DELAY_MS`, `RETRY_MAX_DELAY_MS`: `Config.retry`).
+   */
+  retry?: { attempts?: number, baseDelayMs?: number, maxDelayMs?: number }
+  /** At most `perSecond` deliveries per second to this destination. @defaultValue the env value (no limit unless one is set) */
+  rateLimit?: { perSecond: number }
+  /**
+   * Pauses deliveries after `failures` consecutive failures and probes at most
+   * `maxProbeIntervalMs` apart; `false` turns it off. Each field unset defaults to the env value.
+   * @defaultValue the env value
+   */
+  circuitBreaker?: { failures?: number, maxProbeIntervalMs?: number } | false
 }
 
 /** The Zoom OAuth install flow of one app (Recall- or Attendee-managed tokens). */

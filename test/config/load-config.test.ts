@@ -261,7 +261,7 @@ t.test('CONFIG_FILE: the YAML fixture, with ${VAR} substitution', async t => {
       secretTokens: ['sup-new', 'sup-old'],
       destinations: [
         { name: 'recall-us', kind: 'recall', url: 'https://recall.example.com/api/v2/zoom-oauth-apps/5f2c1a3e-8b7d-4c1a-9e2f-0a1b2c3d4e5f/webhook', headers: {} },
-        { name: 'attendee', kind: 'attendee', url: 'https://attendee.example.com/external_webhooks/zoom/oauth_apps/zoa_abc123', headers: {}, attendeeConnection: { isLocalRecordingTokenSupported: false, isOnbehalfTokenSupported: false } },
+        { name: 'attendee', kind: 'attendee', url: 'https://attendee.example.com/external_webhooks/zoom/oauth_apps/zoa_abc123', headers: {}, attendeeConnection: { isLocalRecordingTokenSupported: true, isOnbehalfTokenSupported: false } },
         { name: 'audit', kind: 'http', url: 'https://audit.example.com/zoom/hooks?team=support', headers: {} }
       ]
     },
@@ -333,7 +333,7 @@ t.test('CONFIG_FILE in generated temp files', async t => {
   await t.test('secretToken vs secretTokens', async t => {
     t.strictSame(load(oneApp('secretToken: one, destinations: [{ type: recall, appId: a }]')).apps[0]?.secretTokens, ['one'])
     t.strictSame(load(oneApp('secretTokens: [one, two], destinations: [{ type: recall, appId: a }]')).apps[0]?.secretTokens, ['one', 'two'])
-    const tokenProblem = /^CONFIG_FILE apps\[0\]\.secretTokens: must list one or two non-empty Zoom Secret Tokens/
+    const tokenProblem = /^CONFIG_FILE apps\[0\]\.secretTokens?(\[\d\])?: must (list one or two non-empty Zoom Secret Tokens|be one non-empty Zoom Secret Token|be a non-empty Zoom Secret Token)/
     for (const bad of ['secretTokens: [a, b, c]', 'secretTokens: []', 'secretTokens: abc', 'secretToken: 12345', 'secretToken: ""', 'secretTokens: [a, ""]', 'secretTokens: [a, 2]', 'secretToken: [a]']) {
       t.match(problemsOf({ CONFIG_FILE: oneApp(`${bad}, destinations: [{ type: recall, appId: a }]`) }), [tokenProblem], bad)
     }
@@ -371,9 +371,9 @@ t.test('CONFIG_FILE in generated temp files', async t => {
       ['{ type: attendee, baseUrl: "https://a.example" }', 'CONFIG_FILE apps[0].destinations[0].appId: must be the Attendee Zoom OAuth app id (zoa_…).'],
       ['{ type: http }', 'CONFIG_FILE apps[0].destinations[0].url: must be an absolute http(s) URL.'],
       ['{ type: http, url: "ftp://x.example" }', 'CONFIG_FILE apps[0].destinations[0].url: must be an absolute http(s) URL.'],
-      ['{ type: sqs, url: "https://x.example" }', 'CONFIG_FILE apps[0].destinations[0].type: "sqs" is not one of recall, attendee, http.'],
-      ['{ type: Recall, appId: a }', 'CONFIG_FILE apps[0].destinations[0].name: must be lower-case letters, digits, "-" or "_".'],
-      ['{ appId: a }', 'CONFIG_FILE apps[0].destinations[0]: must be an object with a "type" of recall, attendee or http.'],
+      ['{ type: sqs, url: "https://x.example" }', 'CONFIG_FILE apps[0].destinations[0].type: must be one of recall, attendee, http.'],
+      ['{ type: Recall, appId: a }', 'CONFIG_FILE apps[0].destinations[0].type: must be one of recall, attendee, http.'],
+      ['{ appId: a }', 'CONFIG_FILE apps[0].destinations[0].type: must be one of recall, attendee, http.'],
       ['recall', 'CONFIG_FILE apps[0].destinations[0]: must be an object with a "type" of recall, attendee or http.'],
       ['{ type: recall, appId: a }, { type: recall, appId: b }', 'CONFIG_FILE apps[0].destinations[1].name: "recall" is used twice in this app; give each destination its own name.'],
       ['{ type: http, name: "Bad Name", url: "https://x.example" }', 'CONFIG_FILE apps[0].destinations[0].name: must be lower-case letters, digits, "-" or "_".']
