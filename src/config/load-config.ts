@@ -43,9 +43,9 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>> = 
   const envApp = readEnvApp(read, partial ? deferred : undefined)
   if (envApp !== undefined) apps.push(envApp)
 
-  const file = read.string('CONFIG_FILE')
+  const file = configFilePath(env)
   if (file !== undefined) {
-    for (const app of readConfigFile(resolve(file), env, read.problems, partial ? deferred : undefined)) {
+    for (const app of readConfigFile(file, env, read.problems, partial ? deferred : undefined)) {
       if (apps.some(other => other.name === app.name)) {
         read.problems.push(`CONFIG_FILE: app name "${app.name}" is used twice${app.name === ENV_APP_NAME ? ' ("default" is the app configured from ZOOM_WEBHOOK_SECRET_TOKEN)' : ''}. Rename one.`)
       } else {
@@ -107,6 +107,12 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>> = 
   if (read.problems.length > 0) throw new ConfigError(read.problems)
   if (partial) setAside.set(config, deferred)
   return config
+}
+
+/** `CONFIG_FILE` as the relay reads it: an absolute path (relative to the working directory), or undefined. */
+export function configFilePath (env: Readonly<Record<string, string | undefined>> = process.env): string | undefined {
+  const file = new EnvReader(env).string('CONFIG_FILE')
+  return file === undefined ? undefined : resolve(file)
 }
 
 /**
