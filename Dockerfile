@@ -34,6 +34,8 @@ RUN npm ci --omit=dev --no-audit --no-fund \
 # Owned by root and read-only to the relay; nothing under /app is written at run time
 # (Kubernetes runs it with readOnlyRootFilesystem).
 COPY --from=build /app/dist/src ./dist/src
+# The CONFIG_FILE schema, read at start-up (found next to package.json).
+COPY schema ./schema
 # The node image's unprivileged user (uid 1000, gid 1000).
 USER node
 # 8080 webhooks (PORT), 9464 /metrics /healthz /readyz (METRICS_PORT, every role),
