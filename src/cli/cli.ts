@@ -9,7 +9,6 @@ import { configCheckCommand } from './commands/config-check.js'
 import { deadLettersCommand } from './commands/dead-letters.js'
 import { ATTENDEE_CONNECTIONS, RECALL_CREDENTIALS, runProviderRecords } from './commands/provider-records.js'
 import { statusCommand } from './commands/status.js'
-import { runRelay } from './run-relay.js'
 
 const USAGE = `Usage: zoom-relay [web|worker|all]
        zoom-relay config check [--json]
@@ -101,6 +100,8 @@ export async function zoomRelay (argv: string[], io: CliIo): Promise<number> {
     return EXIT.config
   }
   const logger = createLogger(config.logLevel)
+  // Loaded only to run the relay: --help, --version and the commands start without the servers' modules.
+  const { runRelay } = await import('./run-relay.js')
   const relay = await runRelay(command as Role, config, logger)
   const signal = await new Promise<NodeJS.Signals>(resolve => {
     process.once('SIGTERM', resolve)
