@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
 import type { AppConfig, DeauthorizationConfig, DestinationConfig, EventFilter, OAuthConfig, RecallRegion } from './config.js'
+import { checkHttpUrl } from './env-reader.js'
 import { formatPath, validateAppsDocument, validateOAuthSection, type DocumentPath } from './apps-schema.js'
 import { attendeeWebhookUrl, recallRegionBaseUrl, recallWebhookUrl } from '../relay/destination-url.js'
 import { FORWARDED_HEADERS } from '../ingress/forwarded-headers.js'
@@ -61,8 +62,11 @@ export function readConfigFile (
   const report: Report = (path, message) => { if (judged(path)) problems.push(`${where(path)}: ${message}`) }
 
   const apps: AppConfig[] = []
+  const within = (path: DocumentPath, i: number): boolean => path[0] === 'apps' && path[1] === i
   resolved.apps.forEach((raw: unknown, i: number) => {
-    if (schemaProblems.some(p => p.path[0] === 'apps' && p.path[1] === i)) return
+    if (schemaProblems.some(p => within(p.path, i))) return
+    // A full load stops at an unset variable; a partial one builds the app with the value empty.
+    if (deferred === undefined && unresolved.some(u => within(u.path, i))) return
     const app = buildApp(raw as RawApp, ['apps', i], report)
     if (app !== undefined) apps.push(app)
   })
@@ -215,7 +219,9 @@ export function readOAuth (raw: Record<string, string | undefined>, destinations
 /** Which destination registers codes, and a callback path the relay can serve. */
 function oauthRules (raw: RawOAuth, destinations: readonly DestinationConfig[], path: DocumentPath, report: Report): OAuthConfig | undefined {
   const registrar = apiDestination(destinations, raw.destination, ['recall', 'attendee'], [...path, 'destination'], report)
-  const pathname = new URL(raw.redirectUri).pathname
+  // Not a URL only when it needed an unset variable (a partial load): no OAuth then.
+  const pathname = checkHttpUrl(raw.redirectUri) === undefined ? undefined : new URL(raw.redirectUri).pathname
+  if (pathname === undefined) return undefined
   if (!isServablePath(pathname)) {
     report([...path, 'redirectUri'], `path "${pathname}" collides with the relay's own routes; use e.g. /zoom/oauth/callback.`)
     return undefined

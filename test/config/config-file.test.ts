@@ -209,4 +209,8 @@ t.test('partial loads: unset variables and missing Zoom secrets are set aside, p
   const noAppId = loadConfig({ ZOOM_WEBHOOK_SECRET_TOKEN: 's', RECALL_API_KEY: 'rk' }, { mode: 'partial' })
   t.throws(() => { requireResolved(noAppId, 'default', 'recall') }, { message: /RECALL_ZOOM_OAUTH_APP_ID is not set/ })
   t.throws(() => loadConfig({ CONFIG_FILE: write(t, app(HTTP('event: {}'))) }, { mode: 'partial' }), { name: 'ConfigError' }, 'a wrong value is still an error')
+
+  const oauthFile = write(t, app(RECALL_KEY, 'oauth: { clientId: c, redirectUri: "${UNSET_REDIRECT}" }'))
+  t.strictSame(problemsOf(oauthFile), ['CONFIG_FILE apps[0].oauth.redirectUri refers to ${UNSET_REDIRECT}, which is not set. Export UNSET_REDIRECT or change the file.'])
+  t.equal(loadConfig({ CONFIG_FILE: oauthFile }, { mode: 'partial' }).apps[0]?.oauth, undefined, 'partial: no OAuth without its redirect URL')
 })
