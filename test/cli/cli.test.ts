@@ -3,14 +3,11 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { zoomRelay } from '../../src/cli/cli.js'
-import { ROOT } from '../helpers/cli.js'
+import { ROOT, runCliInProcess } from '../helpers/cli.js'
 
 async function run (argv: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
-  let stdout = ''
-  let stderr = ''
-  const code = await zoomRelay(argv, { env: {}, stdout: text => { stdout += text }, stderr: text => { stderr += text } })
-  return { code, stdout, stderr }
+  const { status, stdout, stderr } = await runCliInProcess(argv, {})
+  return { code: status ?? -1, stdout, stderr }
 }
 
 const HELP: Array<[string[], RegExp]> = [

@@ -1,6 +1,6 @@
 import { tempFile } from '../helpers/temp-file.js'
 import t from 'tap'
-import { runCli } from '../helpers/cli.js'
+import { runCli, runCliInProcess } from '../helpers/cli.js'
 import { FakeZoom, startFakeAttendee, startFakeRecall } from '../helpers/fake-providers.js'
 import { RECALL_APP_ID } from '../helpers/relay.js'
 
@@ -95,7 +95,7 @@ t.test('provider commands need only the chosen destination and its API key, not 
   const credential = recall.addCredential({ accountId: 'acct-A', userId: 'u1' })
   const ids = (stdout: string): string[] => (JSON.parse(stdout) as Array<{ id: string }>).map(c => c.id)
 
-  const envOnly = await runCli(['recall', 'credentials', 'list', '--json'], { RECALL_ZOOM_OAUTH_APP_ID: RECALL_APP_ID, RECALL_BASE_URL: recall.url, RECALL_API_KEY: API_KEY })
+  const envOnly = await runCliInProcess(['recall', 'credentials', 'list', '--json'], { RECALL_ZOOM_OAUTH_APP_ID: RECALL_APP_ID, RECALL_BASE_URL: recall.url, RECALL_API_KEY: API_KEY })
   t.equal(envOnly.status, 0, `no ZOOM_WEBHOOK_SECRET_TOKEN: ${envOnly.stderr}`)
   t.same(ids(envOnly.stdout), [credential.id])
 
@@ -110,10 +110,10 @@ t.test('provider commands need only the chosen destination and its API key, not 
     destinations:
       - { type: http, url: "\${UNSET_OTHER_URL}" }
 `)
-  const fromFile = await runCli(['recall', 'credentials', 'list', '--json'], { CONFIG_FILE: file, CLI_RECALL_KEY: API_KEY })
+  const fromFile = await runCliInProcess(['recall', 'credentials', 'list', '--json'], { CONFIG_FILE: file, CLI_RECALL_KEY: API_KEY })
   t.equal(fromFile.status, 0, fromFile.stderr)
   t.same(ids(fromFile.stdout), [credential.id])
-  const keyUnset = await runCli(['recall', 'credentials', 'list', '--app', 'sales'], { CONFIG_FILE: file })
+  const keyUnset = await runCliInProcess(['recall', 'credentials', 'list', '--app', 'sales'], { CONFIG_FILE: file })
   t.equal(keyUnset.status, 78, 'the chosen destination\'s own key is needed')
   t.match(keyUnset.stderr, /CONFIG_FILE apps\[0\]\.destinations\[0\]\.apiKey refers to \$\{CLI_RECALL_KEY\}, which is not set/)
   t.notMatch(keyUnset.stderr, /UNSET_OTHER|UNSET_SALES_SECRET/, 'nothing about what the command does not use')
