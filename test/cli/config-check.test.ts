@@ -1,7 +1,7 @@
 // `zoom-relay config check`: the configuration as the relay loads it, secrets masked; exit 78
-// with every problem.
+// with every problem. In-process (src/cli/cli.ts), and once through the real CLI.
 import t, { type Test } from 'tap'
-import { runCli } from '../helpers/cli.js'
+import { runCli, runCliInProcess } from '../helpers/cli.js'
 import { tempFile } from '../helpers/temp-file.js'
 
 const SECRETS = {
@@ -35,7 +35,7 @@ const noSecretIn = (t: Test, output: string, secrets: Record<string, string>): v
 }
 
 t.test('the example and the full fixture: exit 0, every secret masked', async t => {
-  const example = await runCli(['config', 'check'], { CONFIG_FILE: 'examples/apps.yaml', ...EXAMPLE_SECRETS })
+  const example = await runCliInProcess(['config', 'check'], { CONFIG_FILE: 'examples/apps.yaml', ...EXAMPLE_SECRETS })
   t.equal(example.status, 0, example.stderr)
   t.match(example.stdout, /app sales: POST \/zoom\/webhook\/sales/)
   t.match(example.stdout, /url: https:\/\/eu-central-1\.recall\.ai\/api\/v2\/zoom-oauth-apps\/rec-app-9\/webhook/)
@@ -45,7 +45,7 @@ t.test('the example and the full fixture: exit 0, every secret masked', async t 
   noSecretIn(t, example.stdout + example.stderr, EXAMPLE_SECRETS)
 
   const env = { CONFIG_FILE: 'test/fixtures/apps-full.yaml', ...SECRETS, ZOOM_WEBHOOK_SECRET_TOKEN: 'env-app-secret-xyz', RECALL_ZOOM_OAUTH_APP_ID: 'env-app', RECALL_API_KEY: 'env-recall-key-123' }
-  const text = await runCli(['config', 'check'], env)
+  const text = await runCliInProcess(['config', 'check'], env)
   t.equal(text.status, 0, text.stderr)
   t.match(text.stdout, /key \*\*\* \(31 chars\)/)
   t.match(text.stdout, /headers: x-api-key \*\*\* \(15 chars\)/)
@@ -53,7 +53,7 @@ t.test('the example and the full fixture: exit 0, every secret masked', async t 
   t.match(text.stdout, /timeoutMs 5000, concurrency 16 \(env\)/)
   noSecretIn(t, text.stdout + text.stderr, { ...SECRETS, ZOOM_WEBHOOK_SECRET_TOKEN: env.ZOOM_WEBHOOK_SECRET_TOKEN, RECALL_API_KEY: env.RECALL_API_KEY })
 
-  const json = await runCli(['config', 'check', '--json'], env)
+  const json = await runCliInProcess(['config', 'check', '--json'], env)
   t.equal(json.status, 0, json.stderr)
   noSecretIn(t, json.stdout, { ...SECRETS, ZOOM_WEBHOOK_SECRET_TOKEN: env.ZOOM_WEBHOOK_SECRET_TOKEN, RECALL_API_KEY: env.RECALL_API_KEY })
   const report = JSON.parse(json.stdout) as Report
@@ -107,15 +107,15 @@ t.test('a bad file: exit 78 with every problem; --json lists them on stdout', as
     /CONFIG_FILE apps\[0\]\.destinations\[1\]: Attendee refuses a connection with both flags false/
   ]) t.match(bad.stderr, expected)
 
-  const json = await runCli(['config', 'check', '--json'], { CONFIG_FILE: file })
+  const json = await runCliInProcess(['config', 'check', '--json'], { CONFIG_FILE: file })
   t.equal(json.status, 78)
   const result = JSON.parse(json.stdout) as { ok: boolean, problems: string[] }
   t.equal(result.ok, false)
   t.equal(result.problems.length, 4, result.problems.join('\n'))
 
-  const nothing = await runCli(['config', 'check'], {})
+  const nothing = await runCliInProcess(['config', 'check'], {})
   t.equal(nothing.status, 78, 'no configuration at all is a problem for the relay')
   t.match(nothing.stderr, /ZOOM_WEBHOOK_SECRET_TOKEN is not set/)
-  const extra = await runCli(['config', 'check', 'now'], {})
+  const extra = await runCliInProcess(['config', 'check', 'now'], {})
   t.equal(extra.status, 64)
 })
