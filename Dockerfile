@@ -35,6 +35,8 @@ RUN npm ci --omit=dev --no-audit --no-fund \
 # Owned by root and read-only to the relay; nothing under /app is written at run time
 # (Kubernetes runs it with readOnlyRootFilesystem).
 COPY --from=build /app/dist/src ./dist/src
+# The CONFIG_FILE schema, read at start-up (found next to package.json).
+COPY schema ./schema
 # The stand-in destination of the compose demo profile (docker compose --profile demo up).
 COPY --from=build /app/dist/scripts/demo-sink.js /app/dist/scripts/demo-sink.js.map ./dist/scripts/
 # `zoom-relay …` on the PATH, as the docs write it (kubectl exec deploy/… -- zoom-relay status):

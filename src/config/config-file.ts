@@ -1,25 +1,41 @@
 import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
-import { RECALL_REGIONS, type AppConfig, type DeauthorizationConfig, type DestinationConfig, type EventFilter, type OAuthConfig, type RecallRegion } from './config.js'
+import type { AppConfig, DeauthorizationConfig, DestinationConfig, EventFilter, OAuthConfig, RecallRegion } from './config.js'
 import { checkHttpUrl } from './env-reader.js'
+import { formatPath, validateAppsDocument, validateOAuthSection, type DocumentPath } from './apps-schema.js'
 import { attendeeWebhookUrl, recallRegionBaseUrl, recallWebhookUrl } from '../relay/destination-url.js'
-import { EVENT_PATTERN } from '../relay/event-filter.js'
 import { FORWARDED_HEADERS } from '../ingress/forwarded-headers.js'
 
-/** App names become URL path segments, queue names and metric labels. */
+/** App names become URL path segments, queue names and metric labels (the schema's `name` pattern). */
 export const APP_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/
+
+export const DEFAULT_ZOOM_AUTHORIZE_URL = 'https://zoom.us/oauth/authorize'
 
 const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g
 
+/** A problem a partial load set aside, with the app and destination it concerns. */
+export interface DeferredProblem {
+  message: string
+  app?: string
+  destination?: string
+}
+
+/** Reports a problem at a document path (the caller adds its own prefix). */
+export type Report = (path: DocumentPath, message: string) => void
+
 /**
- * Reads the multi-app file named by `CONFIG_FILE` (YAML or JSON; JSON is YAML).
- * `${VAR}` anywhere in a string is replaced by that environment variable, so
- * secrets never need to live in the file. Problems are appended to `problems`.
+ * Reads the multi-app file named by `CONFIG_FILE` (YAML or JSON; JSON is YAML):
+ * `${VAR}` substitution, then schema/apps.schema.json, then the rules a schema
+ * cannot say (unique names, which destination registers OAuth codes, …).
+ * Problems are appended to `problems`. With `deferred`, an unset `${VAR}` is not
+ * a problem: it goes to `deferred` with its app and destination, and the values
+ * that needed it are not judged (commands that need only part of the file).
  */
 export function readConfigFile (
   file: string,
   env: Readonly<Record<string, string | undefined>>,
-  problems: string[]
+  problems: string[],
+  deferred?: DeferredProblem[]
 ): AppConfig[] {
   let document: unknown
   try {
@@ -28,74 +44,155 @@ export function readConfigFile (
     problems.push(`CONFIG_FILE="${file}" cannot be read as YAML or JSON: ${(err as Error).message}`)
     return []
   }
-  const where = (path: string): string => `CONFIG_FILE ${path}`
-  const resolved = substituteEnv(document, env, '', (path, name) =>
-    problems.push(`${where(path)} refers to \${${name}}, which is not set. Export ${name} or change the file.`))
+  const where = (path: DocumentPath): string => `CONFIG_FILE ${formatPath(path)}`
+  const unresolved: Array<{ path: DocumentPath, message: string }> = []
+  const resolved = substituteEnv(document, env, [], (path, name) =>
+    unresolved.push({ path, message: `${where(path)} refers to \${${name}}, which is not set. Export ${name} or change the file.` }))
+  if (deferred === undefined) problems.push(...unresolved.map(u => u.message))
+  else deferred.push(...unresolved.map(u => ({ ...scopeOf(resolved, u.path), message: u.message })))
 
   if (!isRecord(resolved) || !Array.isArray(resolved.apps) || resolved.apps.length === 0) {
-    problems.push(`${where('')}must have a non-empty "apps" list, e.g. apps: [{ name: sales, secretTokens: ["\${SALES_SECRET}"], destinations: [{ type: recall, appId: "…" }] }].`)
+    problems.push('CONFIG_FILE must have a non-empty "apps" list, e.g. apps: [{ name: sales, secretTokens: ["${SALES_SECRET}"], destinations: [{ type: recall, appId: "…" }] }].')
     return []
   }
+  // A value that needed an unset variable has already been reported (or deferred) as such.
+  const judged = (path: DocumentPath): boolean => !unresolved.some(u => u.path.every((segment, i) => path[i] === segment))
+  const schemaProblems = validateAppsDocument(resolved).filter(p => judged(p.path))
+  for (const p of schemaProblems) problems.push(`${where(p.path)}: ${p.message}`)
+  const report: Report = (path, message) => { if (judged(path)) problems.push(`${where(path)}: ${message}`) }
+
   const apps: AppConfig[] = []
+  const within = (path: DocumentPath, i: number): boolean => path[0] === 'apps' && path[1] === i
   resolved.apps.forEach((raw: unknown, i: number) => {
-    const app = readApp(raw, `apps[${i}]`, (path, message) => problems.push(`${where(path)}: ${message}`))
+    if (schemaProblems.some(p => within(p.path, i))) return
+    // A full load stops at an unset variable; a partial one builds the app with the value empty.
+    if (deferred === undefined && unresolved.some(u => within(u.path, i))) return
+    const app = buildApp(raw as RawApp, ['apps', i], report)
     if (app !== undefined) apps.push(app)
   })
   return apps
 }
 
-type Report = (path: string, message: string) => void
+/** The shapes the schema guarantees (after substitution). */
+interface RawDestination {
+  type: DestinationConfig['kind']
+  name?: string
+  appId?: string
+  region?: RecallRegion
+  baseUrl?: string
+  apiKey?: string
+  url?: string
+  headers?: Record<string, string>
+  events?: EventFilter
+  isLocalRecordingTokenSupported?: boolean
+  isOnbehalfTokenSupported?: boolean
+  timeoutMs?: number
+  concurrency?: number
+  retry?: { attempts?: number, baseDelayMs?: number, maxDelayMs?: number }
+  rateLimit?: { perSecond: number }
+  circuitBreaker?: { failures?: number, maxProbeIntervalMs?: number } | false
+}
+interface RawOAuth { clientId: string, redirectUri: string, successUrl?: string, authorizeUrl?: string, destination?: string }
+interface RawDeauthorization { cleanup?: boolean, match?: 'user' | 'account', destination?: string }
+interface RawApp {
+  name: string
+  secretTokens?: string[]
+  secretToken?: string
+  destinations: RawDestination[]
+  oauth?: RawOAuth
+  deauthorization?: RawDeauthorization
+}
 
-function readApp (raw: unknown, path: string, report: Report): AppConfig | undefined {
-  if (!isRecord(raw)) {
-    report(path, 'must be an object with name, secretTokens and destinations.')
-    return undefined
-  }
-  const name = raw.name
-  if (typeof name !== 'string' || !APP_NAME_PATTERN.test(name)) {
-    report(`${path}.name`, 'must be lower-case letters, digits, "-" or "_" (at most 63), starting with a letter or digit.')
-    return undefined
-  }
-  const tokens = raw.secretTokens ?? (raw.secretToken === undefined ? undefined : [raw.secretToken])
-  if (!Array.isArray(tokens) || tokens.length < 1 || tokens.length > 2 || !tokens.every(t => typeof t === 'string' && t.length > 0)) {
-    report(`${path}.secretTokens`, 'must list one or two non-empty Zoom Secret Tokens (two during a rotation), e.g. ["${ZOOM_SECRET}"].')
-    return undefined
-  }
-  if (!Array.isArray(raw.destinations) || raw.destinations.length === 0) {
-    report(`${path}.destinations`, 'must list at least one destination, e.g. [{ type: recall, appId: "…", region: us-east-1 }].')
-    return undefined
-  }
+function buildApp (raw: RawApp, path: DocumentPath, report: Report): AppConfig | undefined {
   const destinations: DestinationConfig[] = []
-  raw.destinations.forEach((d: unknown, i: number) => {
-    const destination = readDestination(d, `${path}.destinations[${i}]`, report)
-    if (destination === undefined) return
+  let ok = true
+  raw.destinations.forEach((d, i) => {
+    const destination = buildDestination(d, [...path, 'destinations', i], report)
+    if (destination === undefined) { ok = false; return }
     if (destinations.some(other => other.name === destination.name)) {
-      report(`${path}.destinations[${i}].name`, `"${destination.name}" is used twice in this app; give each destination its own name.`)
+      report([...path, 'destinations', i, 'name'], `"${destination.name}" is used twice in this app; give each destination its own name.`)
+      ok = false
       return
     }
     destinations.push(destination)
   })
-  if (destinations.length !== raw.destinations.length) return undefined
-  const app: AppConfig = { name, path: `/zoom/webhook/${name}`, secretTokens: tokens as string[], destinations }
-  const oauth = raw.oauth === undefined ? undefined : readOAuth(raw.oauth, destinations, `${path}.oauth`, report)
-  if (oauth !== undefined) app.oauth = oauth
-  const deauthorization = readDeauthorization(raw.deauthorization, destinations, `${path}.deauthorization`, report)
+  if (!ok) return undefined
+  const secretTokens = raw.secretTokens ?? (raw.secretToken === undefined ? [] : [raw.secretToken])
+  const app: AppConfig = { name: raw.name, path: `/zoom/webhook/${raw.name}`, secretTokens, destinations }
+  if (raw.oauth !== undefined) {
+    const oauth = oauthRules(raw.oauth, destinations, [...path, 'oauth'], report)
+    if (oauth === undefined) return undefined
+    app.oauth = oauth
+  }
+  const deauthorization = deauthorizationRules(raw.deauthorization, destinations, [...path, 'deauthorization'], report)
   if (deauthorization !== undefined) app.deauthorization = deauthorization
   return app
 }
 
+function buildDestination (raw: RawDestination, path: DocumentPath, report: Report): DestinationConfig | undefined {
+  const name = raw.name ?? raw.type
+  const baseUrl = raw.baseUrl?.replace(/\/+$/, '')
+  const appId = raw.appId ?? ''
+  let destination: DestinationConfig
+  switch (raw.type) {
+    case 'recall': {
+      const base = baseUrl ?? recallRegionBaseUrl(raw.region ?? 'us-east-1')
+      destination = { name, kind: 'recall', url: recallWebhookUrl(base, appId), headers: {}, ...apiAccess(raw, base, appId) }
+      break
+    }
+    case 'attendee': {
+      const base = baseUrl ?? ''
+      destination = {
+        name,
+        kind: 'attendee',
+        url: attendeeWebhookUrl(base, appId),
+        headers: {},
+        ...apiAccess(raw, base, appId),
+        // Attendee's own defaults; the schema refuses both false.
+        attendeeConnection: { isLocalRecordingTokenSupported: raw.isLocalRecordingTokenSupported ?? true, isOnbehalfTokenSupported: raw.isOnbehalfTokenSupported ?? false }
+      }
+      break
+    }
+    case 'http':
+      destination = { name, kind: 'http', url: raw.url ?? '', headers: {} }
+  }
+  let ok = true
+  for (const [key, value] of Object.entries(raw.headers ?? {})) {
+    const lower = key.toLowerCase()
+    if (!HEADER_NAME.test(key) || RESERVED_HEADERS.has(lower) || lower.startsWith('x-zm-')) {
+      report([...path, 'headers', key], 'is not a header name the relay can set (Zoom\'s and HTTP\'s own headers are reserved).')
+      ok = false
+    } else {
+      destination.headers[lower] = value
+    }
+  }
+  if (raw.events !== undefined) destination.events = raw.events
+  for (const key of ['timeoutMs', 'concurrency', 'retry', 'rateLimit', 'circuitBreaker'] as const) {
+    if (raw[key] !== undefined) Object.assign(destination, { [key]: raw[key] })
+  }
+  return ok ? destination : undefined
+}
+
+function apiAccess (raw: RawDestination, baseUrl: string, appId: string): Pick<DestinationConfig, 'api'> {
+  return raw.apiKey === undefined ? {} : { api: { baseUrl, apiKey: raw.apiKey, appId } }
+}
+
+/** Headers the relay owns: a static header may not replace Zoom's or HTTP's own. */
+const RESERVED_HEADERS = new Set([...FORWARDED_HEADERS, 'host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect'])
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/i
+
 /** The destination that can call its provider's API: the named one, or the only one with an `apiKey`. */
 function apiDestination (
   destinations: readonly DestinationConfig[],
-  named: unknown,
+  named: string | undefined,
   kinds: ReadonlyArray<DestinationConfig['kind']>,
-  path: string,
+  path: DocumentPath,
   report: Report
 ): DestinationConfig | undefined {
   const candidates = destinations.filter(d => d.api !== undefined && kinds.includes(d.kind))
   if (named !== undefined) {
     const found = candidates.find(d => d.name === named)
-    if (found === undefined) report(path, `"${String(named)}" is not a ${kinds.join(' or ')} destination of this app with an apiKey.`)
+    if (found === undefined) report(path, `"${named}" is not a ${kinds.join(' or ')} destination of this app with an apiKey.`)
     return found
   }
   if (candidates.length === 1) return candidates[0]
@@ -105,261 +202,78 @@ function apiDestination (
   return undefined
 }
 
-export function readOAuth (raw: unknown, destinations: readonly DestinationConfig[], path: string, report: Report): OAuthConfig | undefined {
-  if (!isRecord(raw)) {
-    report(path, 'must be an object with clientId and redirectUri.')
+/**
+ * An `oauth` section from outside the file (the env-configured app): the
+ * schema's `oauth` part, then the same rules as for the file's apps.
+ */
+export function readOAuth (raw: Record<string, string | undefined>, destinations: readonly DestinationConfig[], path: DocumentPath, report: Report): OAuthConfig | undefined {
+  const section = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined))
+  const problems = validateOAuthSection(section)
+  for (const p of problems) report([...path, ...p.path], p.message)
+  if (problems.length === 0) return oauthRules(section as unknown as RawOAuth, destinations, path, report)
+  // Every problem at once: also say when there is no destination to register codes.
+  apiDestination(destinations, undefined, ['recall', 'attendee'], [...path, 'destination'], report)
+  return undefined
+}
+
+/** Which destination registers codes, and a callback path the relay can serve. */
+function oauthRules (raw: RawOAuth, destinations: readonly DestinationConfig[], path: DocumentPath, report: Report): OAuthConfig | undefined {
+  const registrar = apiDestination(destinations, raw.destination, ['recall', 'attendee'], [...path, 'destination'], report)
+  // Not a URL only when it needed an unset variable (a partial load): no OAuth then.
+  const pathname = checkHttpUrl(raw.redirectUri) === undefined ? undefined : new URL(raw.redirectUri).pathname
+  if (pathname === undefined) return undefined
+  if (!isServablePath(pathname)) {
+    report([...path, 'redirectUri'], `path "${pathname}" collides with the relay's own routes; use e.g. /zoom/oauth/callback.`)
     return undefined
   }
-  const problems = [...OAUTH_FIELDS].filter(([key, required]) => required && (typeof raw[key] !== 'string' || raw[key] === ''))
-  for (const [key] of problems) report(`${path}.${key}`, key === 'clientId' ? 'must be your Zoom app\'s Client ID.' : 'must be the Redirect URL for OAuth exactly as registered in Zoom, trailing slash included.')
-  const urls = (['redirectUri', 'successUrl', 'authorizeUrl'] as const).filter(key => raw[key] !== undefined && (typeof raw[key] !== 'string' || checkHttpUrl(raw[key]) === undefined))
-  for (const key of urls) report(`${path}.${key}`, 'must be an absolute http(s) URL.')
-  const registrar = apiDestination(destinations, raw.destination, ['recall', 'attendee'], `${path}.destination`, report)
-  if (problems.length > 0 || urls.length > 0 || registrar === undefined) return undefined
-  const redirectUri = raw.redirectUri as string
-  if (!isServablePath(new URL(redirectUri).pathname)) {
-    report(`${path}.redirectUri`, `path "${new URL(redirectUri).pathname}" collides with the relay's own routes; use e.g. /zoom/oauth/callback.`)
-    return undefined
-  }
+  if (registrar === undefined) return undefined
   const oauth: OAuthConfig = {
-    clientId: raw.clientId as string,
-    redirectUri,
-    authorizeUrl: (raw.authorizeUrl as string | undefined) ?? DEFAULT_ZOOM_AUTHORIZE_URL,
+    clientId: raw.clientId,
+    redirectUri: raw.redirectUri,
+    authorizeUrl: raw.authorizeUrl ?? DEFAULT_ZOOM_AUTHORIZE_URL,
     registrar: registrar.name
   }
-  if (typeof raw.successUrl === 'string') oauth.successUrl = raw.successUrl
+  if (raw.successUrl !== undefined) oauth.successUrl = raw.successUrl
   return oauth
 }
 
-export function readDeauthorization (raw: unknown, destinations: readonly DestinationConfig[], path: string, report: Report): DeauthorizationConfig | undefined {
-  if (raw !== undefined && !isRecord(raw)) {
-    report(path, 'must be an object like { cleanup: true, match: user }.')
-    return undefined
-  }
-  const cleanup = raw?.cleanup ?? true
-  if (typeof cleanup !== 'boolean') report(`${path}.cleanup`, 'must be true or false.')
-  const match = raw?.match ?? 'user'
-  if (match !== 'user' && match !== 'account') report(`${path}.match`, 'must be user (user-managed apps) or account (admin-managed apps).')
-  if (cleanup !== true || (match !== 'user' && match !== 'account')) return undefined
-  // On by default wherever Recall or Attendee can be called; silent when there is no key.
-  // Unnamed, Recall comes first (as before Attendee was cleaned up); name an attendee destination to clean that instead.
+/**
+ * The clean-up on `app_deauthorized`: on by default wherever Recall or
+ * Attendee can be called, silent when there is no key; a named destination
+ * must have one. Unnamed, Recall comes first (as before Attendee was cleaned
+ * up); name an attendee destination to clean that instead.
+ */
+export function deauthorizationRules (raw: RawDeauthorization | undefined, destinations: readonly DestinationConfig[], path: DocumentPath, report: Report): DeauthorizationConfig | undefined {
+  if (raw?.cleanup === false) return undefined
   const keyed = (kind: DestinationConfig['kind']): boolean => destinations.some(d => d.kind === kind && d.api !== undefined)
   if (raw?.destination === undefined && !keyed('recall') && !keyed('attendee')) return undefined
   const kinds: Array<DestinationConfig['kind']> = raw?.destination !== undefined ? ['recall', 'attendee'] : keyed('recall') ? ['recall'] : ['attendee']
-  const destination = apiDestination(destinations, raw?.destination, kinds, `${path}.destination`, report)
-  return destination === undefined ? undefined : { destination: destination.name, match }
+  const destination = apiDestination(destinations, raw?.destination, kinds, [...path, 'destination'], report)
+  return destination === undefined ? undefined : { destination: destination.name, match: raw?.match ?? 'user' }
 }
-
-const OAUTH_FIELDS: ReadonlyMap<string, boolean> = new Map([['clientId', true], ['redirectUri', true]])
-
-export const DEFAULT_ZOOM_AUTHORIZE_URL = 'https://zoom.us/oauth/authorize'
 
 /** Paths the relay serves itself; an OAuth callback may not take one of them. */
 function isServablePath (pathname: string): boolean {
   return !['/healthz', '/readyz', '/zoom/oauth/install'].includes(pathname) && !pathname.startsWith('/zoom/webhook')
 }
 
-function readDestination (raw: unknown, path: string, report: Report): DestinationConfig | undefined {
-  if (!isRecord(raw) || typeof raw.type !== 'string') {
-    report(path, 'must be an object with a "type" of recall, attendee or http.')
-    return undefined
-  }
-  const name = raw.name ?? raw.type
-  if (typeof name !== 'string' || !APP_NAME_PATTERN.test(name)) {
-    report(`${path}.name`, 'must be lower-case letters, digits, "-" or "_".')
-    return undefined
-  }
-  const baseUrl = (): string | undefined => {
-    if (raw.baseUrl === undefined) return undefined
-    const url = typeof raw.baseUrl === 'string' ? checkHttpUrl(raw.baseUrl) : undefined
-    if (url === undefined) report(`${path}.baseUrl`, 'must be an absolute http(s) URL.')
-    return url?.replace(/\/+$/, '')
-  }
-  const appId = (): string | undefined => {
-    if (typeof raw.appId === 'string' && raw.appId.length > 0) return raw.appId
-    report(`${path}.appId`, `must be the ${raw.type === 'recall' ? 'Recall Zoom OAuth App id' : 'Attendee Zoom OAuth app id (zoa_…)'}.`)
-    return undefined
-  }
-
-  const destination = readDestinationTarget(raw, name, path, report, baseUrl, appId)
-  if (destination === undefined) return undefined
-  const extras = readDestinationExtras(raw, destination, path, report)
-  const settings = readDestinationSettings(raw, destination, path, report)
-  return extras && settings ? destination : undefined
-}
-
-function readDestinationTarget (
-  raw: Record<string, unknown>,
-  name: string,
-  path: string,
-  report: Report,
-  baseUrl: () => string | undefined,
-  appId: () => string | undefined
-): DestinationConfig | undefined {
-  switch (raw.type) {
-    case 'recall': {
-      const region = raw.region ?? 'us-east-1'
-      if (!RECALL_REGIONS.includes(region as RecallRegion)) {
-        report(`${path}.region`, `must be one of ${RECALL_REGIONS.join(', ')}.`)
-        return undefined
-      }
-      const id = appId()
-      const base = baseUrl() ?? (raw.baseUrl === undefined ? recallRegionBaseUrl(region as RecallRegion) : undefined)
-      if (id === undefined || base === undefined) return undefined
-      return { name, kind: 'recall', url: recallWebhookUrl(base, id), headers: {}, ...apiAccess(raw, base, id) }
-    }
-    case 'attendee': {
-      const id = appId()
-      const base = baseUrl()
-      if (raw.baseUrl === undefined) report(`${path}.baseUrl`, 'is required for attendee, e.g. https://app.attendee.dev or your self-hosted URL.')
-      if (id === undefined || base === undefined) return undefined
-      return { name, kind: 'attendee', url: attendeeWebhookUrl(base, id), headers: {}, ...apiAccess(raw, base, id) }
-    }
-    case 'http': {
-      const url = typeof raw.url === 'string' ? checkHttpUrl(raw.url) : undefined
-      if (url === undefined) {
-        report(`${path}.url`, 'must be an absolute http(s) URL.')
-        return undefined
-      }
-      return { name, kind: 'http', url, headers: {} }
-    }
-    default:
-      report(`${path}.type`, `"${raw.type}" is not one of recall, attendee, http.`)
-      return undefined
-  }
-}
-
-function apiAccess (raw: Record<string, unknown>, baseUrl: string, appId: string): Pick<DestinationConfig, 'api'> {
-  return typeof raw.apiKey === 'string' && raw.apiKey !== '' ? { api: { baseUrl, apiKey: raw.apiKey, appId } } : {}
-}
-
-/** Headers the relay owns: a static header may not replace Zoom's or HTTP's own. */
-const RESERVED_HEADERS = new Set([...FORWARDED_HEADERS, 'host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect'])
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/i
-
-/** `headers`, `events`, `apiKey` and Attendee's flags; false when any is wrong (already reported). */
-function readDestinationExtras (raw: Record<string, unknown>, destination: DestinationConfig, path: string, report: Report): boolean {
-  let ok = true
-  const fail = (where: string, message: string): void => { report(`${path}.${where}`, message); ok = false }
-
-  if (raw.headers !== undefined) {
-    if (destination.kind !== 'http') fail('headers', 'are only for http destinations: Recall and Attendee get exactly what Zoom sent.')
-    else if (!isRecord(raw.headers)) fail('headers', 'must map header names to strings, e.g. { x-api-key: "${CRM_API_KEY}" }.')
-    else {
-      for (const [key, value] of Object.entries(raw.headers)) {
-        const lower = key.toLowerCase()
-        if (!HEADER_NAME.test(key) || RESERVED_HEADERS.has(lower) || lower.startsWith('x-zm-')) fail(`headers.${key}`, 'is not a header name the relay can set (Zoom\'s and HTTP\'s own headers are reserved).')
-        else if (typeof value !== 'string' || /[\r\n\0]/.test(value)) fail(`headers.${key}`, 'must be a one-line string.')
-        else destination.headers[lower] = value
-      }
-    }
-  }
-
-  if (raw.events !== undefined) {
-    const filter = readEventFilter(raw.events, `${path}.events`, report)
-    if (filter === undefined) ok = false
-    else destination.events = filter
-  }
-
-  if (raw.apiKey !== undefined) {
-    if (destination.kind === 'http') fail('apiKey', 'is only for recall and attendee destinations.')
-    else if (typeof raw.apiKey !== 'string' || raw.apiKey === '') fail('apiKey', 'must be a non-empty string, e.g. "${RECALL_API_KEY}".')
-  }
-
-  for (const flag of ['isLocalRecordingTokenSupported', 'isOnbehalfTokenSupported'] as const) {
-    if (raw[flag] === undefined) continue
-    if (destination.kind !== 'attendee') fail(flag, 'is only for attendee destinations.')
-    else if (typeof raw[flag] !== 'boolean') fail(flag, 'must be true or false.')
-  }
-  if (destination.kind === 'attendee') {
-    // Attendee's own defaults: local recording token on, on-behalf token off.
-    destination.attendeeConnection = {
-      isLocalRecordingTokenSupported: raw.isLocalRecordingTokenSupported !== false,
-      isOnbehalfTokenSupported: raw.isOnbehalfTokenSupported === true
-    }
-  }
-  return ok
-}
-
-/**
- * The per-destination delivery settings (`timeoutMs`, `concurrency`, `retry`,
- * `rateLimit`, `circuitBreaker`); false when any is wrong (already reported).
- */
-function readDestinationSettings (raw: Record<string, unknown>, destination: DestinationConfig, path: string, report: Report): boolean {
-  let ok = true
-  const int = (value: unknown, where: string, min: number, max: number): number | undefined => {
-    if (value === undefined) return undefined
-    if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return value
-    report(`${path}.${where}`, `must be a whole number from ${min} to ${max}.`)
-    ok = false
-    return undefined
-  }
-  const object = (value: unknown, where: string, example: string): Record<string, unknown> | undefined => {
-    if (value === undefined) return undefined
-    if (isRecord(value)) return value
-    report(`${path}.${where}`, `must be an object, e.g. ${example}.`)
-    ok = false
-    return undefined
-  }
-  const timeoutMs = int(raw.timeoutMs, 'timeoutMs', 100, 120_000)
-  if (timeoutMs !== undefined) destination.timeoutMs = timeoutMs
-  const concurrency = int(raw.concurrency, 'concurrency', 1, 1000)
-  if (concurrency !== undefined) destination.concurrency = concurrency
-  const retry = object(raw.retry, 'retry', '{ attempts: 10, baseDelayMs: 1000, maxDelayMs: 600000 }')
-  if (retry !== undefined) {
-    const attempts = int(retry.attempts, 'retry.attempts', 1, 1000)
-    const baseDelayMs = int(retry.baseDelayMs, 'retry.baseDelayMs', 1, 3_600_000)
-    const maxDelayMs = int(retry.maxDelayMs, 'retry.maxDelayMs', 1, 86_400_000)
-    destination.retry = {
-      ...(attempts === undefined ? {} : { attempts }),
-      ...(baseDelayMs === undefined ? {} : { baseDelayMs }),
-      ...(maxDelayMs === undefined ? {} : { maxDelayMs })
-    }
-  }
-  const rate = object(raw.rateLimit, 'rateLimit', '{ perSecond: 50 }')
-  if (rate !== undefined) {
-    const perSecond = int(rate.perSecond, 'rateLimit.perSecond', 1, 100_000)
-    if (perSecond !== undefined) destination.rateLimit = { perSecond }
-    else if (rate.perSecond === undefined) { report(`${path}.rateLimit.perSecond`, 'is required, e.g. { perSecond: 50 }.'); ok = false }
-  }
-  if (raw.circuitBreaker === false) destination.circuitBreaker = false
-  else {
-    const breaker = object(raw.circuitBreaker, 'circuitBreaker', '{ failures: 10, maxProbeIntervalMs: 60000 } or false')
-    if (breaker !== undefined) {
-      const failures = int(breaker.failures, 'circuitBreaker.failures', 1, 100_000)
-      const maxProbeIntervalMs = int(breaker.maxProbeIntervalMs, 'circuitBreaker.maxProbeIntervalMs', 1000, 3_600_000)
-      destination.circuitBreaker = {
-        ...(failures === undefined ? {} : { failures }),
-        ...(maxProbeIntervalMs === undefined ? {} : { maxProbeIntervalMs })
-      }
-    }
-  }
-  return ok
-}
-
-function readEventFilter (raw: unknown, path: string, report: Report): EventFilter | undefined {
-  if (!isRecord(raw) || Object.keys(raw).some(k => k !== 'include' && k !== 'exclude')) {
-    report(path, 'must be { include: [...] } and/or { exclude: [...] } with Zoom event names (meeting.created) or prefixes (meeting.*).')
-    return undefined
-  }
-  const filter: EventFilter = {}
-  for (const key of ['include', 'exclude'] as const) {
-    const list = raw[key]
-    if (list === undefined) continue
-    if (!Array.isArray(list) || list.length === 0 || !list.every(e => typeof e === 'string' && EVENT_PATTERN.test(e))) {
-      report(`${path}.${key}`, 'must be a non-empty list of Zoom event names (meeting.created) or prefixes (meeting.*).')
-      return undefined
-    }
-    filter[key] = list as string[]
-  }
-  return filter
+/** The app and destination names a document path lies under (for deferred problems). */
+function scopeOf (document: unknown, path: DocumentPath): { app?: string, destination?: string } {
+  if (!isRecord(document) || path[0] !== 'apps' || !Array.isArray(document.apps)) return {}
+  const app: unknown = document.apps[path[1] as number]
+  if (!isRecord(app) || typeof app.name !== 'string') return {}
+  if (path[2] !== 'destinations' || !Array.isArray(app.destinations)) return { app: app.name }
+  const destination: unknown = app.destinations[path[3] as number]
+  if (!isRecord(destination)) return { app: app.name }
+  const name = destination.name ?? destination.type
+  return typeof name === 'string' ? { app: app.name, destination: name } : { app: app.name }
 }
 
 function substituteEnv (
   value: unknown,
   env: Readonly<Record<string, string | undefined>>,
-  path: string,
-  missing: (path: string, name: string) => void
+  path: DocumentPath,
+  missing: (path: DocumentPath, name: string) => void
 ): unknown {
   if (typeof value === 'string') {
     return value.replace(ENV_REFERENCE, (_, name: string) => {
@@ -371,10 +285,9 @@ function substituteEnv (
       return resolved
     })
   }
-  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, `${path}[${i}]`, missing))
+  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, [...path, i], missing))
   if (isRecord(value)) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) =>
-      [k, substituteEnv(v, env, path === '' ? k : `${path}.${k}`, missing)]))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, [...path, k], missing)]))
   }
   return value
 }

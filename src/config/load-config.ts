@@ -2,7 +2,8 @@ import { isIP } from 'node:net'
 import { resolve } from 'node:path'
 import { ConfigError } from '../errors.js'
 import { RECALL_REGIONS, type AppConfig, type Config, type DestinationConfig, type HostPort, type RedisAuth, type RedisTarget } from './config.js'
-import { readConfigFile, readDeauthorization, readOAuth } from './config-file.js'
+import { deauthorizationRules, readConfigFile, readOAuth, type DeferredProblem } from './config-file.js'
+import type { DocumentPath } from './apps-schema.js'
 import { EnvReader } from './env-reader.js'
 import { readTracingConfig } from './tracing-config.js'
 import { recallRegionBaseUrl, recallWebhookUrl } from '../relay/destination-url.js'
@@ -13,19 +14,40 @@ const SECRET_TOKEN_HELP = 'Set it to your Zoom app\'s Secret Token (Zoom App Mar
 export const ENV_APP_NAME = 'default'
 
 /**
+ * How much of the configuration a command needs.
+ * - `full`: everything, as the relay runs (and `config check` shows).
+ * - `partial`: what operator and support commands use. The Zoom secrets are
+ *   not needed, and an unset `${VAR}` in `CONFIG_FILE` (or a missing part of
+ *   the env-configured app) is set aside with the app and destination it
+ *   concerns: `requireResolved()` raises those of the destination a command
+ *   works on. Wrong values are still errors.
+ */
+export type LoadMode = 'full' | 'partial'
+
+export interface LoadOptions {
+  /** @defaultValue `full` */
+  mode?: LoadMode
+}
+
+/** Problems a partial load set aside, per loaded configuration. */
+const setAside = new WeakMap<Config, readonly DeferredProblem[]>()
+
+/**
  * Builds the typed configuration from the environment (and `CONFIG_FILE`).
  * Throws one `ConfigError` that lists every wrong or missing variable.
  */
-export function loadConfig (env: Readonly<Record<string, string | undefined>> = process.env): Config {
+export function loadConfig (env: Readonly<Record<string, string | undefined>> = process.env, options: LoadOptions = {}): Config {
+  const partial = options.mode === 'partial'
   const read = new EnvReader(env)
+  const deferred: DeferredProblem[] = []
   const apps: AppConfig[] = []
 
-  const envApp = readEnvApp(read)
+  const envApp = readEnvApp(read, partial ? deferred : undefined)
   if (envApp !== undefined) apps.push(envApp)
 
-  const file = read.string('CONFIG_FILE')
+  const file = configFilePath(env)
   if (file !== undefined) {
-    for (const app of readConfigFile(resolve(file), env, read.problems)) {
+    for (const app of readConfigFile(file, env, read.problems, partial ? deferred : undefined)) {
       if (apps.some(other => other.name === app.name)) {
         read.problems.push(`CONFIG_FILE: app name "${app.name}" is used twice${app.name === ENV_APP_NAME ? ' ("default" is the app configured from ZOOM_WEBHOOK_SECRET_TOKEN)' : ''}. Rename one.`)
       } else {
@@ -36,7 +58,7 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>> = 
   // Neither variable set and no file to read apps from: say so, whatever else is wrong (a bad
   // RECALL_REGION must not hide it). A file that failed to load has already said why.
   const envAppNamed = read.string('ZOOM_WEBHOOK_SECRET_TOKEN') !== undefined || read.string('RECALL_ZOOM_OAUTH_APP_ID') !== undefined
-  if (apps.length === 0 && !envAppNamed && (file === undefined || read.problems.length === 0)) {
+  if (!partial && apps.length === 0 && !envAppNamed && (file === undefined || read.problems.length === 0)) {
     read.problems.push(`ZOOM_WEBHOOK_SECRET_TOKEN is not set. ${SECRET_TOKEN_HELP} Or set CONFIG_FILE to a file listing your apps.`)
   }
 
@@ -101,47 +123,73 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>> = 
     read.problems.push(`PORT and METRICS_PORT are both ${config.port}. Give the metrics server its own port.`)
   }
   if (read.problems.length > 0) throw new ConfigError(read.problems)
+  if (partial) setAside.set(config, deferred)
   return config
 }
 
-function readEnvApp (read: EnvReader): AppConfig | undefined {
+/** `CONFIG_FILE` as the relay reads it: an absolute path (relative to the working directory), or undefined. */
+export function configFilePath (env: Readonly<Record<string, string | undefined>> = process.env): string | undefined {
+  const file = new EnvReader(env).string('CONFIG_FILE')
+  return file === undefined ? undefined : resolve(file)
+}
+
+/**
+ * For a command that works on one destination of a partially loaded
+ * configuration: throws the `ConfigError` of what that destination lacks
+ * (an unset `${VAR}` in its settings, a missing RECALL_ZOOM_OAUTH_APP_ID).
+ */
+export function requireResolved (config: Config, app: string, destination: string): void {
+  const problems = (setAside.get(config) ?? []).filter(p => p.app === app && p.destination === destination).map(p => p.message)
+  if (problems.length > 0) throw new ConfigError(problems)
+}
+
+/**
+ * The app configured from ZOOM_WEBHOOK_SECRET_TOKEN and RECALL_*. With `deferred`
+ * (a partial load) the token is not needed and what is missing is set aside.
+ */
+function readEnvApp (read: EnvReader, deferred?: DeferredProblem[]): AppConfig | undefined {
   const token = read.string('ZOOM_WEBHOOK_SECRET_TOKEN')
   const appId = read.string('RECALL_ZOOM_OAUTH_APP_ID')
   const region = read.oneOf('RECALL_REGION', RECALL_REGIONS, 'us-east-1')
   const baseUrl = read.baseUrl('RECALL_BASE_URL') ?? recallRegionBaseUrl(region)
-  if (token === undefined) {
-    if (appId !== undefined) read.problems.push(`ZOOM_WEBHOOK_SECRET_TOKEN is not set (RECALL_ZOOM_OAUTH_APP_ID is). ${SECRET_TOKEN_HELP}`)
+  const missing = (message: string, destination?: string): void => {
+    if (deferred === undefined) read.problems.push(message)
+    else deferred.push({ app: ENV_APP_NAME, ...(destination === undefined ? {} : { destination }), message })
+  }
+  if (token === undefined && (deferred === undefined || appId === undefined)) {
+    if (appId !== undefined) missing(`ZOOM_WEBHOOK_SECRET_TOKEN is not set (RECALL_ZOOM_OAUTH_APP_ID is). ${SECRET_TOKEN_HELP}`)
     return undefined
   }
   if (appId === undefined) {
-    read.problems.push('RECALL_ZOOM_OAUTH_APP_ID is not set. Set it to the id Recall returned when you created the Zoom OAuth App (POST /api/v2/zoom-oauth-apps/).')
-    return undefined
+    missing('RECALL_ZOOM_OAUTH_APP_ID is not set. Set it to the id Recall returned when you created the Zoom OAuth App (POST /api/v2/zoom-oauth-apps/).', 'recall')
+    if (deferred === undefined) return undefined
   }
   const previous = read.string('ZOOM_WEBHOOK_SECRET_TOKEN_PREVIOUS')
   const apiKey = read.string('RECALL_API_KEY')
-  const recall: DestinationConfig = { name: 'recall', kind: 'recall', url: recallWebhookUrl(baseUrl, appId), headers: {} }
-  if (apiKey !== undefined) recall.api = { baseUrl, apiKey, appId }
+  const recall: DestinationConfig = { name: 'recall', kind: 'recall', url: recallWebhookUrl(baseUrl, appId ?? ''), headers: {} }
+  if (apiKey !== undefined) recall.api = { baseUrl, apiKey, appId: appId ?? '' }
   const app: AppConfig = {
     name: ENV_APP_NAME,
     path: '/zoom/webhook',
-    secretTokens: previous === undefined ? [token] : [token, previous],
+    secretTokens: [token, previous].filter(t => t !== undefined),
     destinations: [recall]
   }
 
   // The same rules as the file's oauth and deauthorization sections, reported by variable name.
-  const report = (path: string, message: string): void => {
-    read.problems.push(path.endsWith('.destination')
+  const report = (path: DocumentPath, message: string): void => {
+    const field = String(path.at(-1))
+    missing(field === 'destination'
       ? 'RECALL_API_KEY is not set: the Zoom OAuth flow (ZOOM_CLIENT_ID, ZOOM_OAUTH_REDIRECT_URI) registers codes with Recall using your API key.'
-      : `${ENV_NAMES[path.split('.').at(-1) ?? ''] ?? path} ${message}`)
+      : `${ENV_NAMES[field] ?? field} ${message}`)
   }
   const clientId = read.string('ZOOM_CLIENT_ID')
   const redirectUri = read.string('ZOOM_OAUTH_REDIRECT_URI')
   if (clientId !== undefined || redirectUri !== undefined) {
-    const oauth = readOAuth({ clientId, redirectUri, successUrl: read.string('ZOOM_OAUTH_SUCCESS_URL'), authorizeUrl: read.string('ZOOM_OAUTH_AUTHORIZE_URL') }, app.destinations, 'oauth', report)
+    const oauth = readOAuth({ clientId, redirectUri, successUrl: read.string('ZOOM_OAUTH_SUCCESS_URL'), authorizeUrl: read.string('ZOOM_OAUTH_AUTHORIZE_URL') }, app.destinations, ['oauth'], report)
     if (oauth !== undefined) app.oauth = oauth
   }
   const cleanup = read.oneOf('DEAUTHORIZATION_CLEANUP', ['true', 'false'], 'true') === 'true'
-  const deauthorization = readDeauthorization({ cleanup, match: read.oneOf('DEAUTHORIZATION_MATCH', ['user', 'account'], 'user') }, app.destinations, 'deauthorization', report)
+  const deauthorization = deauthorizationRules({ cleanup, match: read.oneOf('DEAUTHORIZATION_MATCH', ['user', 'account'] as const, 'user') }, app.destinations, ['deauthorization'], report)
   if (deauthorization !== undefined) app.deauthorization = deauthorization
   return app
 }

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { CliError } from '../../src/cli/cli-error.js'
 import { ATTENDEE_CONNECTIONS, runProviderRecords } from '../../src/cli/commands/provider-records.js'
-import { loadConfig } from '../../src/config/load-config.js'
+import { configLoader } from '../../src/cli/commands/command.js'
 import { runCli } from '../helpers/cli.js'
 import { FakeZoom, startFakeAttendee, type AttendeeConnectionRecord } from '../helpers/fake-providers.js'
 import { tempFile } from '../helpers/temp-file.js'
@@ -29,11 +29,11 @@ t.test('zoom-relay attendee connections list|show|delete: Attendee\'s field name
   const env = { CONFIG_FILE: file, ATT_KEY: 'att-key' }
   const ids = (stdout: string): string[] => (JSON.parse(stdout) as Array<{ id: string }>).map(c => c.id)
   // The command in this process (spawning one per call is slow on a shared machine); the binary runs once below.
-  const config = loadConfig(env)
+  const load = configLoader(env)
   const run = async (...args: string[]): Promise<{ status: number, stdout: string }> => {
     let stdout = ''
     try {
-      return { status: await runProviderRecords(ATTENDEE_CONNECTIONS, args, config, text => { stdout += text }), stdout }
+      return { status: await runProviderRecords(ATTENDEE_CONNECTIONS, args, load, text => { stdout += text }), stdout }
     } catch (err) {
       if (err instanceof CliError) return { status: err.exitCode, stdout: err.message }
       throw err

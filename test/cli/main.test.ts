@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -33,6 +33,16 @@ t.test('--help and bad usage', async t => {
   const bad = await runCli(['serve'], {})
   t.equal(bad.status, 64)
   t.match(bad.stderr, /unknown command "serve"/)
+})
+
+t.test('--version and a subcommand\'s --help from the real CLI, with no configuration', async t => {
+  const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }
+  const printed = await runCli(['--version'], {})
+  t.equal(printed.status, 0)
+  t.equal(printed.stdout, `${version}\n`, 'package.json\'s version, read from the sources (tsx)')
+  const help = await runCli(['dead-letters', 'list', '--help'], {})
+  t.equal(help.status, 0, help.stderr)
+  t.match(help.stdout, /^Usage: zoom-relay dead-letters/)
 })
 
 t.test('npm start with the two variables and no REDIS_URL runs the relay on an embedded redis-server', async t => {

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { request } from 'undici'
-import { runCli } from '../helpers/cli.js'
+import { runCli, runCliInProcess } from '../helpers/cli.js'
 import { eventually, openQueue } from '../helpers/queue.js'
 import { startTestRedis } from '../helpers/redis-server.js'
 import { RECALL_APP_ID, SECRET, startTestRelay } from '../helpers/relay.js'
@@ -97,4 +97,24 @@ t.test('status and dead-letters list / replay / purge against a running relay', 
   const down = await runCli(['status'], { ...env, REDIS_URL: 'redis://127.0.0.1:1' })
   t.equal(down.status, 1, 'Redis unreachable: exit 1')
   t.match(down.stderr, /is not reachable/)
+})
+
+t.test('status and dead-letters need Redis and the app names, not the Zoom secrets', async t => {
+  const redis = await startTestRedis()
+  t.teardown(async () => { await redis.stop() })
+  // The fixture's ${VAR}s (Zoom secrets, a Recall app id) are all unset.
+  const env = { REDIS_URL: redis.url, CONFIG_FILE: 'test/fixtures/apps.yaml' }
+  const status = await runCliInProcess(['status', '--json'], env)
+  t.equal(status.status, 0, status.stderr)
+  const parsed = JSON.parse(status.stdout) as { apps: Array<{ app: string }>, destinations: Array<{ app: string, destination: string }> }
+  t.same(parsed.apps.map(a => a.app), ['sales', 'support_team-2', '7'])
+  t.same(parsed.destinations.map(d => `${d.app}/${d.destination}`), ['sales/recall', 'support_team-2/recall-us', 'support_team-2/attendee', 'support_team-2/audit', '7/recall'])
+  const dead = await runCliInProcess(['dead-letters', 'list', '--json', '--app', 'sales'], env)
+  t.equal(dead.status, 0, dead.stderr)
+  t.same(JSON.parse(dead.stdout), [])
+  const envOnly = await runCliInProcess(['status', '--json'], { REDIS_URL: redis.url, RECALL_ZOOM_OAUTH_APP_ID: 'app-1' })
+  t.equal(envOnly.status, 0, `no ZOOM_WEBHOOK_SECRET_TOKEN: ${envOnly.stderr}`)
+  const relay = await runCliInProcess(['worker'], env)
+  t.equal(relay.status, 78, 'the relay itself needs them')
+  t.match(relay.stderr, /refers to \$\{SALES_SECRET\}, which is not set/)
 })

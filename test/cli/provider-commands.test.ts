@@ -1,5 +1,6 @@
+import { tempFile } from '../helpers/temp-file.js'
 import t from 'tap'
-import { runCli } from '../helpers/cli.js'
+import { runCli, runCliInProcess } from '../helpers/cli.js'
 import { FakeZoom, startFakeRecall } from '../helpers/fake-providers.js'
 import { RECALL_APP_ID } from '../helpers/relay.js'
 
@@ -55,4 +56,35 @@ t.test('zoom-relay recall credentials list|show|delete against a Recall stand-in
   const noKey = await runCli(['recall', 'credentials', 'list'], { ...env, RECALL_API_KEY: '' })
   t.equal(noKey.status, 64)
   t.match(noKey.stderr, /no recall destination with an API key.*RECALL_API_KEY/)
+})
+
+t.test('provider commands need only the chosen destination and its API key, not the Zoom secrets', async t => {
+  const zoom = new FakeZoom()
+  const recall = await startFakeRecall({ apiKey: API_KEY, appId: RECALL_APP_ID, zoom })
+  t.teardown(async () => { await recall.close() })
+  const credential = recall.addCredential({ accountId: 'acct-A', userId: 'u1' })
+  const ids = (stdout: string): string[] => (JSON.parse(stdout) as Array<{ id: string }>).map(c => c.id)
+
+  const envOnly = await runCliInProcess(['recall', 'credentials', 'list', '--json'], { RECALL_ZOOM_OAUTH_APP_ID: RECALL_APP_ID, RECALL_BASE_URL: recall.url, RECALL_API_KEY: API_KEY })
+  t.equal(envOnly.status, 0, `no ZOOM_WEBHOOK_SECRET_TOKEN: ${envOnly.stderr}`)
+  t.same(ids(envOnly.stdout), [credential.id])
+
+  // Another app's variables and this app's Zoom secret are unset: not needed here.
+  const file = tempFile(t, 'apps.yaml', `apps:
+  - name: sales
+    secretToken: \${UNSET_SALES_SECRET}
+    destinations:
+      - { type: recall, appId: ${RECALL_APP_ID}, baseUrl: "${recall.url}", apiKey: "\${CLI_RECALL_KEY}" }
+  - name: other
+    secretToken: \${UNSET_OTHER_SECRET}
+    destinations:
+      - { type: http, url: "\${UNSET_OTHER_URL}" }
+`)
+  const fromFile = await runCliInProcess(['recall', 'credentials', 'list', '--json'], { CONFIG_FILE: file, CLI_RECALL_KEY: API_KEY })
+  t.equal(fromFile.status, 0, fromFile.stderr)
+  t.same(ids(fromFile.stdout), [credential.id])
+  const keyUnset = await runCliInProcess(['recall', 'credentials', 'list', '--app', 'sales'], { CONFIG_FILE: file })
+  t.equal(keyUnset.status, 78, 'the chosen destination\'s own key is needed')
+  t.match(keyUnset.stderr, /CONFIG_FILE apps\[0\]\.destinations\[0\]\.apiKey refers to \$\{CLI_RECALL_KEY\}, which is not set/)
+  t.notMatch(keyUnset.stderr, /UNSET_OTHER|UNSET_SALES_SECRET/, 'nothing about what the command does not use')
 })

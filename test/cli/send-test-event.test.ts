@@ -2,7 +2,7 @@
 import { createHmac } from 'node:crypto'
 import t from 'tap'
 import { durationMs, sendTestEventCommand, type TestEventReport } from '../../src/cli/commands/send-test-event.js'
-import { loadConfig } from '../../src/config/load-config.js'
+import { configLoader } from '../../src/cli/commands/command.js'
 import { runCli } from '../helpers/cli.js'
 import { startTestRedis } from '../helpers/redis-server.js'
 import { startRelayProcess } from '../helpers/relay-process.js'
@@ -31,7 +31,7 @@ const report = (stdout: string): TestEventReport => JSON.parse(stdout) as TestEv
 /** The command in this process (spawning the CLI costs seconds each on a busy machine); main.ts is covered by runCli above. */
 const inProcess = async (args: string[], extra: Record<string, string> = {}): Promise<{ status: number, stdout: string }> => {
   let stdout = ''
-  const status = await sendTestEventCommand(args, loadConfig(env(extra)), text => { stdout += text })
+  const status = await sendTestEventCommand(args, configLoader(env(extra)), text => { stdout += text })
   return { status, stdout }
 }
 /** Checked independently of src/zoom/signature.ts, as Recall would. */

@@ -48,7 +48,7 @@ t.test('headers and filters that are refused, each named', async t => {
   t.match(problems(() => load('destinations:\n  - { type: recall, appId: r, headers: { x-a: b } }')), [/headers: are only for http destinations/])
   t.match(problems(() => load('destinations:\n  - { type: http, url: "https://x.example", events: { include: [] } }')), [/events\.include: must be a non-empty list/])
   t.match(problems(() => load('destinations:\n  - { type: http, url: "https://x.example", events: { include: [Meeting.Created] } }')), [/events\.include/])
-  t.match(problems(() => load('destinations:\n  - { type: http, url: "https://x.example", events: { only: [meeting.created] } }')), [/events: must be \{ include/])
+  t.match(problems(() => load('destinations:\n  - { type: http, url: "https://x.example", events: { only: [meeting.created] } }')), [/events\.only: is not a known key/])
   t.match(problems(() => load('destinations:\n  - { type: http, url: "https://x.example", apiKey: k }')), [/apiKey: is only for recall and attendee/])
 })
 
@@ -72,7 +72,7 @@ t.test('oauth: which destination registers codes, and what is refused', async t 
   t.equal(load(`${two}\noauth: { clientId: cid, redirectUri: "https://r.example/cb", destination: attendee }`).apps[0]?.oauth?.registrar, 'attendee')
   t.match(problems(() => load(`${RECALL_WITH_KEY}\noauth: { redirectUri: "https://r.example/cb" }`, { RECALL_KEY: 'rk' })), [/oauth\.clientId: must be your Zoom app's Client ID/])
   t.match(problems(() => load(`${RECALL_WITH_KEY}\noauth: { clientId: c, redirectUri: "https://r.example/zoom/webhook/sales" }`, { RECALL_KEY: 'rk' })), [/collides with the relay's own routes/])
-  t.match(problems(() => load(`${RECALL_WITH_KEY}\noauth: { clientId: c, redirectUri: "not a url" }`, { RECALL_KEY: 'rk' })), [/oauth\.redirectUri: must be an absolute http\(s\) URL/])
+  t.match(problems(() => load(`${RECALL_WITH_KEY}\noauth: { clientId: c, redirectUri: "not a url" }`, { RECALL_KEY: 'rk' })), [/oauth\.redirectUri: must be .*an absolute http\(s\) URL/])
 })
 
 t.test('the env-configured app: RECALL_API_KEY, ZOOM_CLIENT_ID, ZOOM_OAUTH_REDIRECT_URI, DEAUTHORIZATION_*', async t => {

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { Ajv, type ValidateFunction } from 'ajv'
 import t from 'tap'
 import { parseAllDocuments } from 'yaml'
+import { formatPath, validateAppsDocument } from '../../src/config/apps-schema.js'
 import { ROOT } from '../helpers/cli.js'
 import { at, CHART, documentedNames, mergeValues, onPath, readYaml, run, valuesAt } from '../helpers/deploy.js'
 
@@ -86,6 +87,16 @@ t.test('the schema refuses bad values, each for its own reason', async t => {
     ['the admin API with a long token', { admin: { enabled: true }, secrets: { adminToken: '0123456789abcdef' } }]
   ]
   for (const [what, values] of good) t.ok(validate(mergeValues(base, values)), `accepted: ${what}`)
+})
+
+t.test('appsConfig in values.yaml and every ci/ file is valid against schema/apps.schema.json (the relay\'s own check)', async t => {
+  const problems = (text: string): string[] => validateAppsDocument(parseAllDocuments(text)[0]?.toJS()).map(p => `${formatPath(p.path)}: ${p.message}`)
+  const withApps = ['values.yaml', ...ciFiles].map(file => [file, file === 'values.yaml' ? defaults : ciValues(file)] as const)
+    .filter(([, values]) => typeof values.appsConfig === 'string' && values.appsConfig !== '')
+  t.ok(withApps.some(([file]) => file === 'multi-app-existing-secret.yaml'), 'the multi-app example holds an apps config')
+  for (const [file, values] of withApps) t.same(problems(values.appsConfig as string), [], `${file}: appsConfig`)
+  t.match(problems('apps:\n  - { name: sales, secretToken: s, destinations: [{ type: http, url: "https://x.example", event: { include: [meeting.*] } }] }\n'),
+    ['apps[0].destinations[0].event: is not a known key; did you mean `events`?'], 'a misspelt key in an apps config is refused')
 })
 
 t.test('Chart.yaml', async t => {

@@ -24,3 +24,15 @@ export async function runCli (args: string[], env: Record<string, string>): Prom
   const status = await new Promise<number | null>(resolve => child.once('close', code => resolve(code)))
   return { status, stdout, stderr }
 }
+
+/**
+ * Runs `zoom-relay <args>` in this process (src/cli/cli.ts) with exactly `env`:
+ * the same dispatcher as the real CLI, without a child's start-up cost.
+ */
+export async function runCliInProcess (args: string[], env: Record<string, string>): Promise<CliRun> {
+  const { zoomRelay } = await import('../../src/cli/cli.js')
+  let stdout = ''
+  let stderr = ''
+  const status = await zoomRelay(args, { env, stdout: text => { stdout += text }, stderr: text => { stderr += text } })
+  return { status, stdout, stderr }
+}

@@ -1,9 +1,9 @@
 import { createInterface } from 'node:readline/promises'
 import { parseArgs } from 'node:util'
-import type { Config } from '../../config/config.js'
 import { DeadLetters, isUnfiltered, type DeadLetter, type DeadLetterFilters } from '../../operations/dead-letters.js'
 import { EXIT, usageError } from '../cli-error.js'
 import { formatRows } from '../output.js'
+import type { ConfigLoader } from './command.js'
 import { openRelayQueues } from './relay-connection.js'
 
 export const DEAD_LETTERS_USAGE = `Usage: zoom-relay dead-letters <list|replay|purge> [filters] [options]
@@ -34,7 +34,7 @@ not interactive), 78 bad configuration.`
 
 const COLUMNS = ['id', 'app', 'destination', 'event', 'meeting', 'receivedAt', 'attempts', 'lastStatus', 'lastError']
 
-export async function deadLettersCommand (args: string[], config: Config, out: (text: string) => void): Promise<number> {
+export async function deadLettersCommand (args: string[], load: ConfigLoader, out: (text: string) => void): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -74,6 +74,8 @@ export async function deadLettersCommand (args: string[], config: Config, out: (
   if (action !== 'list' && !values.all && !(action === 'replay' && values['dry-run']) && isUnfiltered(filters)) {
     throw usageError(`${action} without a filter would ${action} every dead letter of every queue. Add filters (--app, --destination, --status, --since, …) or ids, or pass --all to mean it.`)
   }
+  // Redis and the app and destination names: no Zoom secrets needed.
+  const config = load('partial')
   const unknownApp = filters.app !== undefined && !config.apps.some(a => a.name === filters.app)
   if (unknownApp) throw usageError(`--app ${filters.app ?? ''}: no such app (configured: ${config.apps.map(a => a.name).join(', ')}).`)
 

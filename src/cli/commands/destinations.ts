@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util'
-import type { Config } from '../../config/config.js'
 import { UnknownDestinationError } from '../../errors.js'
 import { DestinationControl } from '../../operations/destination-control.js'
 import type { DestinationStateRow } from '../../relay/destination-state.js'
 import { CliError, EXIT, usageError } from '../cli-error.js'
 import { formatRows } from '../output.js'
+import type { ConfigLoader } from './command.js'
 import { openRelayQueues } from './relay-connection.js'
 
 export const DESTINATIONS_USAGE = `Usage: zoom-relay destinations <list|pause|resume> [--app NAME] [--destination NAME] [--json]
@@ -32,7 +32,7 @@ Exit codes: 0 done, 1 Redis unreachable, 3 no such app or destination, 64 bad us
 
 const COLUMNS = ['app', 'destination', 'state', 'failures', 'openedAt', 'nextProbeAt', 'pausedAt']
 
-export async function destinationsCommand (args: string[], config: Config, out: (text: string) => void): Promise<number> {
+export async function destinationsCommand (args: string[], load: ConfigLoader, out: (text: string) => void): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -49,6 +49,8 @@ export async function destinationsCommand (args: string[], config: Config, out: 
   if (extra.length > 0) throw usageError(`unexpected "${extra.join(' ')}"; select destinations with --app and --destination.`)
   if (action !== 'list' && values.app === undefined && values.destination === undefined) throw usageError(`${action} needs --app and/or --destination (it applies to every match).`)
   const selector = { app: values.app, destination: values.destination }
+  // Redis and the app and destination names: no Zoom secrets needed.
+  const config = load('partial')
 
   const { redis, close } = await openRelayQueues(config)
   try {

@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util'
-import type { Config } from '../../config/config.js'
+import { requireResolved } from '../../config/load-config.js'
 import { ProviderApis } from '../../providers/provider-apis.js'
 import { CliError, EXIT, usageError } from '../cli-error.js'
 import { formatRows } from '../output.js'
+import type { ConfigLoader } from './command.js'
 import { providerTarget } from './provider-target.js'
 
 type Row = Record<string, unknown>
@@ -27,7 +28,7 @@ export interface ProviderRecordsCommand {
 }
 
 /** `list`, `show <id>` and `delete <id>...` against the configured app's provider API. */
-export async function runProviderRecords (command: ProviderRecordsCommand, args: string[], config: Config, out: (text: string) => void): Promise<number> {
+export async function runProviderRecords (command: ProviderRecordsCommand, args: string[], load: ConfigLoader, out: (text: string) => void): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -44,7 +45,10 @@ export async function runProviderRecords (command: ProviderRecordsCommand, args:
   if (values.help === true) { out(`${command.usage}\n`); return EXIT.ok }
   const [action, ...ids] = positionals
   const json = values.json === true
+  // Only the chosen destination and its API key are needed, not the Zoom secrets or other apps' variables.
+  const config = load('partial')
   const target = providerTarget(config, command.kind, values.app as string | undefined, values.destination as string | undefined)
+  requireResolved(config, target.app.name, target.destination.name)
   const apis = new ProviderApis({ timeoutMs: config.providerApiTimeoutMs, retries: config.providerApiRetries })
   const records = command.open(apis, target)
   try {

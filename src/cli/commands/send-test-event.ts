@@ -9,6 +9,7 @@ import { challengeResponse, URL_VALIDATION_EVENT } from '../../zoom/challenge.js
 import { isSampleEvent, SAMPLE_EVENTS, sampleEventBody, urlValidationBody } from '../../zoom/sample-events.js'
 import { zoomSignature } from '../../zoom/signature.js'
 import { EXIT, usageError } from '../cli-error.js'
+import type { ConfigLoader } from './command.js'
 import { openRelayQueues } from './relay-connection.js'
 
 export const SEND_TEST_EVENT_USAGE = `Usage: zoom-relay send-test-event [--url URL] [--app NAME] [--event NAME | --validate]
@@ -56,7 +57,7 @@ export interface TestEventReport {
 const POLL_MS = 200
 const REQUEST_TIMEOUT_MS = 10_000
 
-export async function sendTestEventCommand (args: string[], config: Config, out: (text: string) => void): Promise<number> {
+export async function sendTestEventCommand (args: string[], load: ConfigLoader, out: (text: string) => void): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
@@ -75,6 +76,8 @@ export async function sendTestEventCommand (args: string[], config: Config, out:
   const event = values.event ?? 'meeting.created'
   if (!values.validate && !isSampleEvent(event)) throw usageError(`--event must be one of ${SAMPLE_EVENTS.join(', ')}, not "${event}".`)
   const timeoutMs = durationMs('--timeout', values.timeout)
+  // The app's Secret Token signs the sample, so the whole configuration is read, as the relay reads it.
+  const config = load('full')
   const app = chooseApp(config, values.app)
   const url = values.url ?? defaultUrl(config, app)
   if (!/^https?:\/\//.test(url)) throw usageError(`--url must be an http:// or https:// URL, not "${url}".`)

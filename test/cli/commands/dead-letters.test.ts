@@ -1,10 +1,10 @@
 import t from 'tap'
 import { CliError } from '../../../src/cli/cli-error.js'
 import { deadLettersCommand } from '../../../src/cli/commands/dead-letters.js'
-import { loadConfig } from '../../../src/config/load-config.js'
+import { configLoader } from '../../../src/cli/commands/command.js'
 
 // Redis on a port nothing listens on: these refusals must come before any connection is made.
-const config = loadConfig({ ZOOM_WEBHOOK_SECRET_TOKEN: 'zoom-secret', RECALL_ZOOM_OAUTH_APP_ID: 'app-1', REDIS_URL: 'redis://127.0.0.1:1' })
+const config = configLoader({ ZOOM_WEBHOOK_SECRET_TOKEN: 'zoom-secret', RECALL_ZOOM_OAUTH_APP_ID: 'app-1', REDIS_URL: 'redis://127.0.0.1:1' })
 
 async function exitOf (args: string[]): Promise<{ code: number, message: string }> {
   try {
