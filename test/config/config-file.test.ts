@@ -57,10 +57,10 @@ const BAD: Array<[string, string, string, string | RegExp]> = [
   ['concurrency 0', app(HTTP('concurrency: 0')), 'apps[0].destinations[0].concurrency', 'must be a whole number between 1 and 1000'],
   ['retry.attempts a fraction', app(HTTP('retry: { attempts: 1.5 }')), 'apps[0].destinations[0].retry.attempts', 'must be a whole number'],
   ['retry.baseDelayMs negative', app(HTTP('retry: { baseDelayMs: -1 }')), 'apps[0].destinations[0].retry.baseDelayMs', 'must be a whole number of milliseconds'],
-  ['rateLimit.perSecond 0', app(HTTP('rateLimit: { perSecond: 0 }')), 'apps[0].destinations[0].rateLimit.perSecond', 'must be a number greater than 0'],
-  ['rateLimit without perSecond', app(HTTP('rateLimit: {}')), 'apps[0].destinations[0].rateLimit.perSecond', 'must be a number greater than 0'],
+  ['rateLimit.perSecond 0', app(HTTP('rateLimit: { perSecond: 0 }')), 'apps[0].destinations[0].rateLimit.perSecond', 'must be a whole number between 1 and 100000'],
+  ['rateLimit without perSecond', app(HTTP('rateLimit: {}')), 'apps[0].destinations[0].rateLimit.perSecond', 'must be a whole number between 1 and 100000'],
   ['circuitBreaker true', app(HTTP('circuitBreaker: true')), 'apps[0].destinations[0].circuitBreaker', 'must be false (off) or an object'],
-  ['circuitBreaker.maxProbeIntervalMs 0', app(HTTP('circuitBreaker: { maxProbeIntervalMs: 0 }')), 'apps[0].destinations[0].circuitBreaker.maxProbeIntervalMs', 'at least 1'],
+  ['circuitBreaker.maxProbeIntervalMs 0', app(HTTP('circuitBreaker: { maxProbeIntervalMs: 0 }')), 'apps[0].destinations[0].circuitBreaker.maxProbeIntervalMs', 'between 1000 and 3600000'],
   ['deauthorization.cleanup a string', app(RECALL_KEY, 'deauthorization: { cleanup: "no" }'), 'apps[0].deauthorization.cleanup', 'must be true or false'],
   ['attendee flag a string', app(ATTENDEE('isOnbehalfTokenSupported: "yes"')), 'apps[0].destinations[0].isOnbehalfTokenSupported', 'must be true or false'],
   // Missing fields.
@@ -86,7 +86,7 @@ const BAD: Array<[string, string, string, string | RegExp]> = [
   // Cross-field rules.
   ['oauth without an API key', app(RECALL, OAUTH), 'apps[0].oauth.destination', 'needs a recall or attendee destination with an apiKey'],
   ['oauth naming an http destination', app(`${RECALL_KEY}, ${HTTP('name: crm')}`, `oauth: { clientId: c, redirectUri: "https://relay.example/cb", destination: crm }`), 'apps[0].oauth.destination', '"crm" is not a recall or attendee destination of this app with an apiKey'],
-  ['deauthorization naming an attendee destination', app(`${RECALL_KEY}, ${ATTENDEE('apiKey: k2')}`, 'deauthorization: { destination: attendee }'), 'apps[0].deauthorization.destination', '"attendee" is not a recall destination of this app with an apiKey'],
+  ['deauthorization naming an http destination', app(`${RECALL_KEY}, ${HTTP('name: crm')}`, 'deauthorization: { destination: crm }'), 'apps[0].deauthorization.destination', '"crm" is not a recall or attendee destination of this app with an apiKey'],
   ['deauthorization match unknown', app(RECALL_KEY, 'deauthorization: { match: everyone }'), 'apps[0].deauthorization.match', 'must be user (user-managed apps) or account (admin-managed apps)'],
   ['both Attendee flags false', app(ATTENDEE('isLocalRecordingTokenSupported: false, isOnbehalfTokenSupported: false')), 'apps[0].destinations[0]', 'Attendee refuses a connection with both flags false'],
   ['region on an attendee destination', app(ATTENDEE('region: us-east-1')), 'apps[0].destinations[0].region', 'is only for recall destinations'],
@@ -125,7 +125,7 @@ t.test('every problem of a file is reported at once, with the environment\'s', a
     'CONFIG_FILE apps[0].oauht: is not a known key; did you mean `oauth`?',
     'CONFIG_FILE apps[0].destinations[0].event: is not a known key; did you mean `events`?',
     'CONFIG_FILE apps[0].destinations[0].header: is not a known key; did you mean `headers`?',
-    'CONFIG_FILE apps[0].destinations[1].timeoutMs: must be a whole number of milliseconds between 1 and 120000.',
+    'CONFIG_FILE apps[0].destinations[1].timeoutMs: must be a whole number of milliseconds between 100 and 120000.',
     'CONFIG_FILE apps[1].name: must be lower-case letters, digits, "-" or "_" (at most 63), starting with a letter or digit.',
     'PORT="x" is not a whole number between 0 and 65535. Set it to such a number or unset it (default 8080).'
   ])
@@ -133,13 +133,13 @@ t.test('every problem of a file is reported at once, with the environment\'s', a
 
 t.test('per-destination settings and Attendee\'s flags are loaded as typed', async t => {
   const file = write(t, app([
-    HTTP('timeoutMs: 2500, concurrency: 4, retry: { attempts: 5, baseDelayMs: 200, maxDelayMs: 60000 }, rateLimit: { perSecond: 0.5 }, circuitBreaker: { failures: 3, maxProbeIntervalMs: 30000 }'),
+    HTTP('timeoutMs: 2500, concurrency: 4, retry: { attempts: 5, baseDelayMs: 200, maxDelayMs: 60000 }, rateLimit: { perSecond: 5 }, circuitBreaker: { failures: 3, maxProbeIntervalMs: 30000 }'),
     '{ type: recall, appId: r1, circuitBreaker: false, retry: { attempts: 2 } }',
     ATTENDEE(),
     ATTENDEE('name: onbehalf, isLocalRecordingTokenSupported: false, isOnbehalfTokenSupported: true')
   ].join(', ')))
   const [http, recall, attendee, onbehalf] = loadConfig({ CONFIG_FILE: file }).apps[0]?.destinations ?? []
-  t.match(http, { timeoutMs: 2500, concurrency: 4, retry: { attempts: 5, baseDelayMs: 200, maxDelayMs: 60000 }, rateLimit: { perSecond: 0.5 }, circuitBreaker: { failures: 3, maxProbeIntervalMs: 30000 } })
+  t.match(http, { timeoutMs: 2500, concurrency: 4, retry: { attempts: 5, baseDelayMs: 200, maxDelayMs: 60000 }, rateLimit: { perSecond: 5 }, circuitBreaker: { failures: 3, maxProbeIntervalMs: 30000 } })
   t.equal(recall?.circuitBreaker, false)
   t.strictSame(recall?.retry, { attempts: 2 })
   t.equal(recall?.timeoutMs, undefined, 'unset: the env value applies')

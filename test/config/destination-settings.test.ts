@@ -58,9 +58,9 @@ concurrency: many
 retry: 3
 rateLimit: {}
 circuitBreaker: { failures: 0 }`))
-  t.match(found.join('\n'), /destinations\[0\]\.timeoutMs: must be a whole number from 100/)
+  t.match(found.join('\n'), /destinations\[0\]\.timeoutMs: must be a whole number of milliseconds between 100 and 120000/)
   t.match(found.join('\n'), /destinations\[0\]\.concurrency: must be a whole number/)
   t.match(found.join('\n'), /destinations\[0\]\.retry: must be an object/)
-  t.match(found.join('\n'), /destinations\[0\]\.rateLimit\.perSecond: is required/)
-  t.match(found.join('\n'), /destinations\[0\]\.circuitBreaker\.failures: must be a whole number from 1/)
+  t.match(found.join('\n'), /destinations\[0\]\.rateLimit\.perSecond: must be a whole number between 1 and 100000/)
+  t.match(found.join('\n'), /destinations\[0\]\.circuitBreaker\.failures: must be a whole number between 1 and 100000/)
 })
