@@ -2,7 +2,7 @@ import { Worker, type Job, type MinimalJob, type WorkerOptions } from 'bullmq'
 import type { RedisClient } from './redis-connection.js'
 import type { Logger } from 'pino'
 import type { Config } from '../config/config.js'
-import { backoffDelay } from '../relay/retry-policy.js'
+import { retryDelay } from '../relay/retry-policy.js'
 import { RELAY_BACKOFF } from './relay-queues.js'
 
 /** Times a job (or stream entry) may be taken over from a worker that died holding it before it is given up. */
@@ -27,12 +27,12 @@ export function workerOptions (config: Config, connection: RedisClient): WorkerO
     removeOnComplete: { count: config.completedJobsKept },
     removeOnFail: { age: config.deadLetterRetentionSeconds },
     settings: {
-      // A destination's Retry-After (already bounded) wins over our own schedule, which
-      // goes on from the attempts made before the event reached its retry queue.
+      // A destination's Retry-After (already bounded) may lengthen our own schedule, never
+      // shorten it; the schedule goes on from the attempts made before the event reached its retry queue.
       backoffStrategy: (attemptsMade: number, type?: string, err?: Error, job?: MinimalJob) => {
         const asked = (err as { retryAfterMs?: unknown } | undefined)?.retryAfterMs
         const prior = (job?.data as { priorAttempts?: number } | undefined)?.priorAttempts ?? 0
-        return type === RELAY_BACKOFF && typeof asked === 'number' ? asked : backoffDelay(prior + attemptsMade, config.retry)
+        return retryDelay(prior + attemptsMade, config.retry, type === RELAY_BACKOFF && typeof asked === 'number' ? asked : undefined)
       }
     }
   }

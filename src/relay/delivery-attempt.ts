@@ -29,7 +29,7 @@ interface DeliveredInstruments {
 /** How one attempt ended. */
 export type AttemptResult =
   | { outcome: 'delivered', status: number }
-  /** Try again later (after `error.retryAfterMs` when the destination asked for it). */
+  /** Try again later (after the schedule, or `error.retryAfterMs` when the destination asked for longer). */
   | { outcome: 'retry', error: DeliveryError, state: DeliveryState }
   /** Settled as a dead letter: counted and logged already. */
   | { outcome: 'dead-letter', reason: DeadLetterReason, message: string, state: DeliveryState }

@@ -10,7 +10,7 @@ import { eventStreamKey } from '../queue/stream-keys.js'
 import { lockDurationMs, MAX_STALLED_COUNT } from '../queue/worker-group.js'
 import type { DeliveryAttempts } from './delivery-attempt.js'
 import type { LastDeliveryRecorder } from './last-delivery.js'
-import { backoffDelay } from './retry-policy.js'
+import { retryDelay } from './retry-policy.js'
 
 export interface StreamRelayOptions {
   config: Config
@@ -77,7 +77,7 @@ export class StreamRelay extends StreamConsumerSet {
     if (result.outcome === 'retry') {
       await queue.add(stored.event, { ...data, priorAttempts: 1 }, {
         jobId: entry.id,
-        delay: result.error.retryAfterMs ?? backoffDelay(1, config.retry),
+        delay: retryDelay(1, config.retry, result.error.retryAfterMs),
         attempts: config.retry.attempts - 1
       })
     } else {
