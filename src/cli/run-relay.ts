@@ -158,6 +158,9 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
         const replicas = await producerConnection.wait(config.redisMinReplicas, config.enqueueTimeoutMs)
         if (replicas < config.redisMinReplicas) throw new EnqueueError(`Only ${replicas} of ${config.redisMinReplicas} Redis replicas confirmed the event.`)
       }
+    if (config.dedupWindowSeconds === 0) {
+      logger.warn({ signatureToleranceSeconds: config.signatureToleranceSeconds }, 'DEDUP_WINDOW_SECONDS=0: de-duplication is off, so a captured webhook replayed within SIGNATURE_TOLERANCE_SECONDS is relayed again')
+    }
     const producer = new EventProducer(producerConnection, { apps: config.apps, prefix: config.redisPrefix, timeoutMs: config.enqueueTimeoutMs, dedupWindowSeconds: config.dedupWindowSeconds, replicated })
     const onUrlValidation = (app: string): void => {
       // Best effort: the metric already has it; this is for `zoom-relay status` across processes.
