@@ -27,6 +27,7 @@ import { CleanupWorkers } from '../deauthorization/cleanup-workers.js'
 import { OAuthStateStore } from '../oauth/oauth-state-store.js'
 import { ProviderApis } from '../providers/provider-apis.js'
 import { validationKey } from '../operations/relay-status.js'
+import { UrlValidationRecorder } from '../queue/url-validations.js'
 import { buildAdminServer } from '../admin/admin-server.js'
 
 /** Time a readiness probe waits for Redis. */
@@ -142,6 +143,7 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
   metrics.readinessReader = async () => (await checkReadiness()).ready
 
   const servers: FastifyInstance[] = []
+  let validations: UrlValidationRecorder | undefined
   let webUrl: string | undefined
   if (runsWeb) {
     let oauth: WebAppOptions['oauth']
@@ -162,10 +164,9 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
       logger.warn({ signatureToleranceSeconds: config.signatureToleranceSeconds }, 'DEDUP_WINDOW_SECONDS=0: de-duplication is off, so a captured webhook replayed within SIGNATURE_TOLERANCE_SECONDS is relayed again')
     }
     const producer = new EventProducer(producerConnection, { apps: config.apps, prefix: config.redisPrefix, timeoutMs: config.enqueueTimeoutMs, dedupWindowSeconds: config.dedupWindowSeconds, replicated })
-    const onUrlValidation = (app: string): void => {
-      // Best effort: the metric already has it; this is for `zoom-relay status` across processes.
-      producerConnection.hset(validationKey(config.redisPrefix), app, String(Date.now())).catch((err: Error) => { logger.warn({ app, message: err.message }, 'could not record the URL validation in Redis') })
-    }
+    // For `zoom-relay status` across processes; waits for the connection (the metric has it at once).
+    validations = new UrlValidationRecorder({ redis: producerConnection, prefix: config.redisPrefix, logger })
+    const onUrlValidation = validations.record.bind(validations)
     const web = buildWebApp({ config, producer, metrics, checkReadiness, logger, oauth, onUrlValidation })
     servers.push(web)
     webUrl = await web.listen({ host: config.host, port: config.port, listenTextResolver: () => '' })
@@ -188,6 +189,7 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
       clearInterval(dataWatchTimer)
       // Ingress first: requests in flight still get their answer (and their enqueue).
       for (const server of servers) await server.close()
+      await validations?.close()
       // First attempts first: what they hand over to the retry queues is then taken up by their workers' close.
       await Promise.all([streams?.close(config.shutdownTimeoutMs), intake?.close(config.shutdownTimeoutMs)])
       await Promise.all([workers?.close(config.shutdownTimeoutMs), cleanups?.close(config.shutdownTimeoutMs)])
