@@ -33,6 +33,13 @@ Support commands (use the app's configured API key; --help on each):
 Configuration comes from environment variables; see README.md.
 Exit codes: 0 done, 1 failed at run time, 3 not found, 64 bad usage, 78 bad configuration.`
 
+/**
+ * Past SHUTDOWN_TIMEOUT_MS, what closing may still take: dropping worker
+ * connections, flushing figures, QUIT (each bounded to 2 s). A stop that
+ * takes longer than both is cut short.
+ */
+const SHUTDOWN_GRACE_MS = 10_000
+
 const ROLES: readonly Role[] = ['web', 'worker', 'all']
 
 /** Commands other than the roles: `<group> <noun>` → handler. */
@@ -74,8 +81,16 @@ async function main (argv: string[]): Promise<number> {
     process.once('SIGINT', resolve)
   })
   logger.info({ signal }, 'shutting down: finishing in-flight work')
+  // Whatever Redis does, a stop ends the process: under docker or systemd a hung stop waits for SIGKILL.
+  const deadlineMs = config.shutdownTimeoutMs + SHUTDOWN_GRACE_MS
+  setTimeout(() => {
+    logger.error({ deadlineMs }, 'shutdown did not finish in time; exiting anyway (what was in flight is retried)')
+    process.exit(EXIT.failed)
+  }, deadlineMs).unref()
   await relay.close()
   logger.info('stopped')
+  // A connection a library still holds (BullMQ's own, reconnecting to a Redis that is away) must not keep it alive.
+  setTimeout(() => { process.exit(EXIT.ok) }, 100).unref()
   return EXIT.ok
 }
 

@@ -28,6 +28,7 @@ import { OAuthStateStore } from '../oauth/oauth-state-store.js'
 import { ProviderApis } from '../providers/provider-apis.js'
 import { validationKey } from '../operations/relay-status.js'
 import { UrlValidationRecorder } from '../queue/url-validations.js'
+import { OutageLog } from '../queue/outage-log.js'
 import { buildAdminServer } from '../admin/admin-server.js'
 
 /** Time a readiness probe waits for Redis. */
@@ -64,19 +65,13 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
   const connections: RedisClient[] = []
   const connect = (use: Parameters<typeof createRedis>[1]): RedisClient => {
     const redis = createRedis(endpoint, use)
-    // ioredis reconnects by itself; log each outage once, not every retry.
+    // ioredis reconnects by itself; log each outage when it starts and ends, not every retry.
     // A dropped connection emits only 'close'; a refused reconnect emits 'error'.
-    let down = false
-    const lost = (err?: Error): void => {
-      if (!down && closing === undefined) logger.error({ use, code: (err as { code?: string } | undefined)?.code, message: err?.message ?? 'connection closed' }, 'Redis connection lost; reconnecting')
-      down = true
-    }
+    const outage = new OutageLog({ logger, labels: { use }, lost: 'Redis connection lost; reconnecting', restored: 'Redis connection restored' })
+    const lost = (err?: Error): void => { if (closing === undefined) outage.failed(err) }
     redis.on('error', lost)
     redis.on('close', () => { lost() })
-    redis.on('ready', () => {
-      if (down) logger.info({ use }, 'Redis connection restored')
-      down = false
-    })
+    redis.on('ready', () => { outage.recovered() })
     connections.push(redis)
     return redis
   }
@@ -187,16 +182,17 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
   const close = async (): Promise<void> => {
     closing ??= (async () => {
       clearInterval(dataWatchTimer)
+      // One SHUTDOWN_TIMEOUT_MS for all in-flight work, whatever Redis does; what follows is bounded too.
+      const deadline = Date.now() + config.shutdownTimeoutMs
+      const remaining = (): number => Math.max(0, deadline - Date.now())
       // Ingress first: requests in flight still get their answer (and their enqueue).
       for (const server of servers) await server.close()
       await validations?.close()
       // First attempts first: what they hand over to the retry queues is then taken up by their workers' close.
-      await Promise.all([streams?.close(config.shutdownTimeoutMs), intake?.close(config.shutdownTimeoutMs)])
-      await Promise.all([workers?.close(config.shutdownTimeoutMs), cleanups?.close(config.shutdownTimeoutMs)])
-      await lastDelivery?.close()
-      await client?.close()
-      await Promise.all(apis.map(async a => await a.close()))
-      await Promise.all([queues.close(), workerQueues?.close()])
+      await Promise.all([streams?.close(remaining()), intake?.close(remaining())])
+      await Promise.all([workers?.close(remaining()), cleanups?.close(remaining())])
+      // Each bounded: with Redis away, a queue's close (or a request still in flight) could wait forever.
+      await within(Promise.all([lastDelivery?.close(), client?.close(), ...apis.map(async a => await a.close()), queues.close(), workerQueues?.close()]), QUIT_TIMEOUT_MS)
       // QUIT waits for Redis; a connection still reconnecting (Redis gone, a failover) would wait forever.
       await Promise.all(connections.map(async c => {
         await Promise.race([c.quit().catch(() => {}), sleep(QUIT_TIMEOUT_MS, undefined, { ref: false })])
@@ -207,6 +203,11 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
     return await closing
   }
   return { webUrl, metricsUrl, adminUrl, redisUrl, metrics, close }
+}
+
+/** Waits for `work` at most `ms` (without keeping the process alive); a failure is as good as done at shutdown. */
+async function within (work: Promise<unknown>, ms: number): Promise<void> {
+  await Promise.race([work.catch(() => {}), sleep(ms, undefined, { ref: false })])
 }
 
 async function warnAboutDurability (redis: RedisClient, logger: Logger): Promise<void> {

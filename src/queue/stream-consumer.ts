@@ -102,11 +102,12 @@ export class StreamConsumer {
     // entries are in this consumer's pending list: read back below.
     this.blocking.disconnect()
     this.slotFreed?.()
-    await this.loop
     // Unref'd: a deadline that is not reached must not keep a stopped process alive.
     const deadline = sleep(timeoutMs, false, { ref: false })
     const finished = await Promise.race([
       (async () => {
+        // The loop may still wait for Redis (creating the group while Redis is away): within the deadline too.
+        await this.loop
         await this.takeOwnPending().catch(() => {})
         while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight.values()])
         this.flushAcks()
