@@ -195,7 +195,8 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
       await within(Promise.all([lastDelivery?.close(), client?.close(), ...apis.map(async a => await a.close()), queues.close(), workerQueues?.close()]), QUIT_TIMEOUT_MS)
       // QUIT waits for Redis; a connection still reconnecting (Redis gone, a failover) would wait forever.
       await Promise.all(connections.map(async c => {
-        await Promise.race([c.quit().catch(() => {}), sleep(QUIT_TIMEOUT_MS, undefined, { ref: false })])
+        // Nothing to say goodbye to while Redis is away.
+        if (c.status === 'ready') await Promise.race([c.quit().catch(() => {}), sleep(QUIT_TIMEOUT_MS, undefined, { ref: false })])
         c.disconnect()
       }))
       await embedded?.stop()

@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import { destinationFlapping, formatResult, redisCrash, redisWipe, slowDestination, webKill, workerKill, type ScenarioOptions, type ScenarioResult } from './scenarios.js'
+import { destinationFlapping, formatResult, redisCrash, redisWipe, sigtermDuringRedisOutage, slowDestination, webKill, workerKill, type ScenarioOptions, type ScenarioResult } from './scenarios.js'
 
 /** The short version of every scenario, so CI keeps `npm run chaos` honest. */
 const SHORT: ScenarioOptions = { events: 200, durationMs: 3000, faults: 2, drainMs: 60_000 }
@@ -9,6 +9,9 @@ async function run (t: Test, scenario: (o: ScenarioOptions) => Promise<ScenarioR
   t.comment(formatResult(result))
   t.ok(result.acked > 0, `${result.acked} events acked`)
   t.equal(result.lost, 0, 'nothing acked is lost')
+  t.equal(result.abandoned, 0, 'every event was accepted before "Zoom" gave up re-sending it')
+  t.equal(result.abandoned_entries, 0, 'no stream entry was given up as abandoned')
+  t.equal(result.accepted_after_faults, result.faults, 'the relay accepted a fresh event after each fault')
   if (opts.noDuplicates) t.equal(result.duplicates, 0, 'no duplicates: no process was killed')
   return result
 }
@@ -47,4 +50,11 @@ t.test('a slow destination holds up nothing else', async t => {
   t.ok(Number(r.extra.slow_delivered_when_others_done) < r.acked, 'while the slow one was still behind')
   t.equal(r.extra.resent_in_flight, 0, 'never re-sent while an attempt was in flight')
   t.equal(r.extra.other_duplicates, 0)
+})
+
+t.test('SIGTERM during a Redis outage', async t => {
+  const r = await run(t, sigtermDuringRedisOutage, { noDuplicates: false })
+  t.equal(r.faults, SHORT.faults)
+  t.ok(Number(r.extra.stops) >= 2 * SHORT.faults, 'web and worker stopped at each fault')
+  t.equal(r.extra.stopped_in_time, r.extra.stops, 'every process ended after SIGTERM (none hung until SIGKILL)')
 })
