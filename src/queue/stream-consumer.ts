@@ -116,7 +116,11 @@ export class StreamConsumer {
       })(),
       deadline
     ])
-    if (!finished) this.opts.logger.warn({ ...this.opts.labels, inFlight: this.inFlight.size }, 'stream entries still in flight at shutdown; another worker takes them over')
+    if (!finished) {
+      this.opts.logger.warn({ ...this.opts.labels, inFlight: this.inFlight.size }, this.inFlight.size > 0
+        ? 'stream entries still in flight at shutdown; another worker takes them over'
+        : 'stream consumer stopped before Redis answered (is it away?); what it holds is taken over by another worker')
+    }
     return finished
   }
 
