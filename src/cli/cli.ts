@@ -48,6 +48,13 @@ Exit codes: 0 done, 1 failed at run time, 3 not found, 64 bad usage, 78 bad conf
 const ROLES: readonly Role[] = ['web', 'worker', 'all']
 
 /**
+ * Past SHUTDOWN_TIMEOUT_MS, what closing may still take: dropping worker
+ * connections, flushing figures, QUIT (each bounded to 2 s). A stop that
+ * takes longer than both is cut short.
+ */
+const SHUTDOWN_GRACE_MS = 10_000
+
+/**
  * Commands other than the roles: `<group> <noun>` → handler. Each loads the
  * configuration itself, after its own `--help`, as much as it needs.
  */
@@ -115,8 +122,15 @@ export async function zoomRelay (argv: string[], io: CliIo): Promise<number> {
     process.once('SIGINT', resolve)
   })
   logger.info({ signal }, 'shutting down: finishing in-flight work')
+  const deadlineMs = config.shutdownTimeoutMs + SHUTDOWN_GRACE_MS
+  setTimeout(() => {
+    logger.error({ deadlineMs }, 'shutdown did not finish in time; exiting anyway (what was in flight is retried)')
+    process.exit(EXIT.failed)
+  }, deadlineMs).unref()
   await relay.close()
   logger.info('stopped')
+  // A connection a library still holds (BullMQ's own, reconnecting to a Redis that is away) must not keep it alive.
+  setTimeout(() => { process.exit(EXIT.ok) }, 100).unref()
   return EXIT.ok
 }
 

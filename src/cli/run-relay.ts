@@ -30,6 +30,8 @@ import { OAuthStateSigner } from '../oauth/oauth-state.js'
 import { UsedOAuthStates } from '../oauth/used-states.js'
 import { ProviderApis } from '../providers/provider-apis.js'
 import { validationKey } from '../operations/relay-status.js'
+import { UrlValidationRecorder } from '../queue/url-validations.js'
+import { OutageLog } from '../queue/outage-log.js'
 import { buildAdminServer } from '../admin/admin-server.js'
 import type { RelayTracing } from '../tracing/relay-tracing.js'
 
@@ -71,19 +73,13 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
   const connections: RedisClient[] = []
   const connect = (use: Parameters<typeof createRedis>[1]): RedisClient => {
     const redis = createRedis(endpoint, use)
-    // ioredis reconnects by itself; log each outage once, not every retry.
+    // ioredis reconnects by itself; log each outage when it starts and ends, not every retry.
     // A dropped connection emits only 'close'; a refused reconnect emits 'error'.
-    let down = false
-    const lost = (err?: Error): void => {
-      if (!down && closing === undefined) logger.error({ use, code: (err as { code?: string } | undefined)?.code, message: err?.message ?? 'connection closed' }, 'Redis connection lost; reconnecting')
-      down = true
-    }
+    const outage = new OutageLog({ logger, labels: { use }, lost: 'Redis connection lost; reconnecting', restored: 'Redis connection restored' })
+    const lost = (err?: Error): void => { if (closing === undefined) outage.failed(err) }
     redis.on('error', lost)
     redis.on('close', () => { lost() })
-    redis.on('ready', () => {
-      if (down) logger.info({ use }, 'Redis connection restored')
-      down = false
-    })
+    redis.on('ready', () => { outage.recovered() })
     connections.push(redis)
     return redis
   }
@@ -155,6 +151,7 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
   metrics.readinessReader = async () => (await checkReadiness()).ready
 
   const servers: FastifyInstance[] = []
+  let validations: UrlValidationRecorder | undefined
   let webUrl: string | undefined
   if (runsWeb) {
     let oauth: WebAppOptions['oauth']
@@ -175,11 +172,13 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
         const replicas = await producerConnection.wait(config.redisMinReplicas, config.enqueueTimeoutMs)
         if (replicas < config.redisMinReplicas) throw new EnqueueError(`Only ${replicas} of ${config.redisMinReplicas} Redis replicas confirmed the event.`)
       }
-    const producer = new EventProducer(producerConnection, { apps: config.apps, prefix: config.redisPrefix, timeoutMs: config.enqueueTimeoutMs, dedupWindowSeconds: config.dedupWindowSeconds, replicated })
-    const onUrlValidation = (app: string): void => {
-      // Best effort: the metric already has it; this is for `zoom-relay status` across processes.
-      producerConnection.hset(validationKey(config.redisPrefix), app, String(Date.now())).catch((err: Error) => { logger.warn({ app, message: err.message }, 'could not record the URL validation in Redis') })
+    if (config.dedupWindowSeconds === 0) {
+      logger.warn({ signatureToleranceSeconds: config.signatureToleranceSeconds }, 'DEDUP_WINDOW_SECONDS=0: de-duplication is off, so a captured webhook replayed within SIGNATURE_TOLERANCE_SECONDS is relayed again')
     }
+    const producer = new EventProducer(producerConnection, { apps: config.apps, prefix: config.redisPrefix, timeoutMs: config.enqueueTimeoutMs, dedupWindowSeconds: config.dedupWindowSeconds, replicated })
+    // For `zoom-relay status` across processes; waits for the connection (the metric has it at once).
+    validations = new UrlValidationRecorder({ redis: producerConnection, prefix: config.redisPrefix, logger })
+    const onUrlValidation = validations.record.bind(validations)
     const web = buildWebApp({ config, producer, metrics, checkReadiness, logger, oauth, onUrlValidation, tracing })
     servers.push(web)
     webUrl = await web.listen({ host: config.host, port: config.port, listenTextResolver: () => '' })
@@ -200,19 +199,21 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
   const close = async (): Promise<void> => {
     closing ??= (async () => {
       clearInterval(dataWatchTimer)
+      // One SHUTDOWN_TIMEOUT_MS for all in-flight work, whatever Redis does; what follows is bounded too.
+      const deadline = Date.now() + config.shutdownTimeoutMs
+      const remaining = (): number => Math.max(0, deadline - Date.now())
       // Ingress first: requests in flight still get their answer (and their enqueue).
       for (const server of servers) await server.close()
+      await validations?.close()
       // First attempts first: what they hand over to the retry queues is then taken up by their workers' close.
-      await Promise.all([streams?.close(config.shutdownTimeoutMs), intake?.close(config.shutdownTimeoutMs)])
-      await Promise.all([workers?.close(config.shutdownTimeoutMs), cleanups?.close(config.shutdownTimeoutMs)])
-      await gates?.close()
-      await lastDelivery?.close()
-      await client?.close()
-      await Promise.all(apis.map(async a => await a.close()))
-      await Promise.all([queues.close(), workerQueues?.close()])
+      await Promise.all([streams?.close(remaining()), intake?.close(remaining())])
+      await Promise.all([workers?.close(remaining()), cleanups?.close(remaining())])
+      // Each bounded: with Redis away, a queue's close (or a request still in flight) could wait forever.
+      await within(Promise.all([gates?.close(), lastDelivery?.close(), client?.close(), ...apis.map(async a => await a.close()), queues.close(), workerQueues?.close()]), QUIT_TIMEOUT_MS)
       // QUIT waits for Redis; a connection still reconnecting (Redis gone, a failover) would wait forever.
       await Promise.all(connections.map(async c => {
-        await Promise.race([c.quit().catch(() => {}), sleep(QUIT_TIMEOUT_MS, undefined, { ref: false })])
+        // Nothing to say goodbye to while Redis is away.
+        if (c.status === 'ready') await Promise.race([c.quit().catch(() => {}), sleep(QUIT_TIMEOUT_MS, undefined, { ref: false })])
         c.disconnect()
       }))
       await embedded?.stop()
@@ -222,6 +223,11 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
     return await closing
   }
   return { webUrl, metricsUrl, adminUrl, redisUrl, metrics, close }
+}
+
+/** Waits for `work` at most `ms` (without keeping the process alive); a failure is as good as done at shutdown. */
+async function within (work: Promise<unknown>, ms: number): Promise<void> {
+  await Promise.race([work.catch(() => {}), sleep(ms, undefined, { ref: false })])
 }
 
 async function warnAboutDurability (redis: RedisClient, logger: Logger): Promise<void> {

@@ -10,6 +10,9 @@ import { recallRegionBaseUrl, recallWebhookUrl } from '../relay/destination-url.
 
 const SECRET_TOKEN_HELP = 'Set it to your Zoom app\'s Secret Token (Zoom App Marketplace → your app → Features → Access → Secret Token).'
 
+/** How .env.example's placeholders begin: a copied example must not run with one as its Secret Token. */
+const PLACEHOLDER = /^replace-with-/
+
 /** Name of the app configured from `ZOOM_WEBHOOK_SECRET_TOKEN`; file apps may not use it. */
 export const ENV_APP_NAME = 'default'
 
@@ -119,6 +122,11 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>> = 
   }
   const tracing = readTracingConfig(read)
   if (tracing !== undefined) config.tracing = tracing
+  // Zoom's timestamp is accepted for SIGNATURE_TOLERANCE_SECONDS: a captured request replayed after its
+  // body left the de-duplication window would be stored and relayed again.
+  if (config.dedupWindowSeconds > 0 && config.dedupWindowSeconds <= config.signatureToleranceSeconds) {
+    read.problems.push(`DEDUP_WINDOW_SECONDS=${config.dedupWindowSeconds} is not longer than SIGNATURE_TOLERANCE_SECONDS=${config.signatureToleranceSeconds}: a captured webhook could be replayed after its body left the de-duplication window. Set it above ${config.signatureToleranceSeconds} (default 7200), or 0 to turn de-duplication off.`)
+  }
   if (config.port !== 0 && config.port === config.metricsPort) {
     read.problems.push(`PORT and METRICS_PORT are both ${config.port}. Give the metrics server its own port.`)
   }
@@ -165,6 +173,9 @@ function readEnvApp (read: EnvReader, deferred?: DeferredProblem[]): AppConfig |
     if (deferred === undefined) return undefined
   }
   const previous = read.string('ZOOM_WEBHOOK_SECRET_TOKEN_PREVIOUS')
+  for (const [name, value] of [['ZOOM_WEBHOOK_SECRET_TOKEN', token], ['ZOOM_WEBHOOK_SECRET_TOKEN_PREVIOUS', previous]] as const) {
+    if (value !== undefined && PLACEHOLDER.test(value)) read.problems.push(`${name} is still the placeholder of .env.example. ${SECRET_TOKEN_HELP}`)
+  }
   const apiKey = read.string('RECALL_API_KEY')
   const recall: DestinationConfig = { name: 'recall', kind: 'recall', url: recallWebhookUrl(baseUrl, appId ?? ''), headers: {} }
   if (apiKey !== undefined) recall.api = { baseUrl, apiKey, appId: appId ?? '' }

@@ -1,11 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { AppConfig } from '../config/config.js'
+import { ENV_APP_NAME } from '../config/load-config.js'
 import { MalformedBodyError, RelayError, UnknownAppError, WebhookAuthError } from '../errors.js'
 import { eventLabel, statusClass, type RelayMetrics } from '../metrics/relay-metrics.js'
 import type { EventProducer } from '../queue/event-producer.js'
 import { challengeResponse, URL_VALIDATION_EVENT } from '../zoom/challenge.js'
 import { readEventEnvelope } from '../zoom/event-envelope.js'
-import { verifyZoomSignature } from '../zoom/signature.js'
+import { checkZoomHeaders, verifyZoomSignature } from '../zoom/signature.js'
 import { errorReply, statusOf } from './error-reply.js'
 import { pickStoredHeaders } from './forwarded-headers.js'
 import { sealSignature } from '../queue/stored-signature.js'
@@ -84,6 +85,16 @@ export async function webhookRoutes (app: FastifyInstance, opts: WebhookRouteOpt
     })
   }
 
+  // Refused from the headers alone, before the body is read: a request that cannot be from
+  // Zoom (no app at this path, Zoom's headers missing, malformed or stale) never makes the
+  // relay buffer or wait for a body. Counted by the error handler below like any refusal.
+  app.addHook('onRequest', async request => {
+    const params = request.params as { app?: string }
+    request.zoomApp = params.app === undefined ? appsByPath.get(request.routeOptions.url ?? '') : appsByName.get(params.app)
+    if (request.zoomApp === undefined) throw new UnknownAppError(params.app?.slice(0, 64) ?? ENV_APP_NAME)
+    checkZoomHeaders(headerValue(request.headers['x-zm-signature']), headerValue(request.headers['x-zm-request-timestamp']), { toleranceSeconds: opts.signatureToleranceSeconds })
+  })
+
   app.addHook('onResponse', (request, reply, done) => {
     metrics.ackDuration.observe({ app: request.zoomApp?.name ?? 'unknown', status_class: statusClass(reply.statusCode) }, reply.elapsedTime / 1000)
     done()
@@ -103,9 +114,9 @@ export async function webhookRoutes (app: FastifyInstance, opts: WebhookRouteOpt
     return errorReply(err, request, reply)
   })
 
-  const handle = async (request: FastifyRequest, reply: FastifyReply, zoomApp: AppConfig | undefined, name: string): Promise<unknown> => {
-    if (zoomApp === undefined) throw new UnknownAppError(name)
-    request.zoomApp = zoomApp
+  const handle = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+    // Set by the onRequest hook, which refuses the request otherwise.
+    const zoomApp = request.zoomApp as AppConfig
     const body = request.body
     if (!Buffer.isBuffer(body) || body.length === 0) throw new MalformedBodyError('The body is empty; Zoom always sends a JSON object.')
 
@@ -159,9 +170,8 @@ export async function webhookRoutes (app: FastifyInstance, opts: WebhookRouteOpt
   }
 
   const routeOptions = { bodyLimit: opts.bodyLimitBytes }
-  app.post('/zoom/webhook', routeOptions, async (request, reply) => await handle(request, reply, appsByPath.get('/zoom/webhook'), 'default'))
-  app.post<{ Params: { app: string } }>('/zoom/webhook/:app', routeOptions, async (request, reply) =>
-    await handle(request, reply, appsByName.get(request.params.app), request.params.app.slice(0, 64)))
+  app.post('/zoom/webhook', routeOptions, handle)
+  app.post('/zoom/webhook/:app', routeOptions, handle)
 }
 
 /** Node joins repeated headers with ", ", which no valid signature contains; arrays never occur for these names. */

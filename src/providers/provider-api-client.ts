@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Agent, request, type Dispatcher } from 'undici'
 import { ProviderApiError } from '../errors.js'
-import { backoffDelay, isRetryableStatus, parseRetryAfter } from '../relay/retry-policy.js'
+import { isRetryableStatus, parseRetryAfter, retryDelay } from '../relay/retry-policy.js'
 
 /** An API answer the caller decides about (2xx, 400 with a conflict, 404 on delete…). */
 export interface ApiResponse {
@@ -65,7 +65,8 @@ export class ProviderApiClient {
         failure = new ProviderApiError(`${what} failed: ${describeNetworkError(err)}`, { retryable: true, cause: err })
       }
       if (attempt >= retry.attempts) throw failure
-      await this.opts.sleep(failure.retryAfterMs ?? backoffDelay(attempt, retry))
+      // A Retry-After lengthens the wait, never shortens it (a 0 would burn the shared rate limit at once).
+      await this.opts.sleep(retryDelay(attempt, retry, failure.retryAfterMs))
     }
   }
 

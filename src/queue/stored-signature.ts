@@ -17,12 +17,14 @@ export function sealSignature (signature: string): string {
 /** The `x-zm-signature` to forward; throws `IntegrityError` when no configured token reproduces the sealed one. */
 export function restoreSignature (sealed: string, timestamp: string | undefined, body: Buffer, secretTokens: readonly string[]): string {
   const expected = Buffer.from(sealed, 'base64url')
+  // timingSafeEqual throws on a length mismatch: a seal of the wrong length is corruption like any other.
+  if (expected.length !== 32) throw new IntegrityError('the stored signature seal is malformed')
   let restored: string | undefined
   for (const token of secretTokens) {
     const candidate = zoomSignature(token, timestamp ?? '', body)
     if (timingSafeEqual(hash('sha256', candidate, 'buffer'), expected) && restored === undefined) restored = candidate
   }
-  if (restored === undefined || expected.length !== 32) {
+  if (restored === undefined) {
     throw new IntegrityError('the stored bytes no longer match the signature Zoom sent (or the Secret Token that signed it is no longer configured)')
   }
   return restored

@@ -117,11 +117,12 @@ export class StreamConsumer {
     // entries are in this consumer's pending list: read back below.
     this.blocking.disconnect()
     this.slotFreed?.()
-    await this.loop
     // Unref'd: a deadline that is not reached must not keep a stopped process alive.
     const deadline = sleep(timeoutMs, false, { ref: false })
     const finished = await Promise.race([
       (async () => {
+        // The loop may still wait for Redis (creating the group while Redis is away): within the deadline too.
+        await this.loop
         await this.takeOwnPending().catch(() => {})
         while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight.values()])
         this.flushAcks()
@@ -130,7 +131,11 @@ export class StreamConsumer {
       })(),
       deadline
     ])
-    if (!finished) this.opts.logger.warn({ ...this.opts.labels, inFlight: this.inFlight.size }, 'stream entries still in flight at shutdown; another worker takes them over')
+    if (!finished) {
+      this.opts.logger.warn({ ...this.opts.labels, inFlight: this.inFlight.size }, this.inFlight.size > 0
+        ? 'stream entries still in flight at shutdown; another worker takes them over'
+        : 'stream consumer stopped before Redis answered (is it away?); what it holds is taken over by another worker')
+    }
     return finished
   }
 

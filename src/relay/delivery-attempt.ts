@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { AppConfig, DestinationConfig } from '../config/config.js'
 import { DeliveryError, IntegrityError } from '../errors.js'
+import { pickStoredHeaders } from '../ingress/forwarded-headers.js'
 import type { CounterChild, HistogramChild } from '../metrics/bound-metrics.js'
 import { statusClass, type RelayMetrics } from '../metrics/relay-metrics.js'
 import type { DeadLetterReason, DeliveryState } from '../queue/relay-job.js'
@@ -32,7 +33,7 @@ interface DeliveredInstruments {
 /** How one attempt ended. */
 export type AttemptResult =
   | { outcome: 'delivered', status: number }
-  /** Try again later (after `error.retryAfterMs` when the destination asked for it). */
+  /** Try again later (after the schedule, or `error.retryAfterMs` when the destination asked for longer). */
   | { outcome: 'retry', error: DeliveryError, state: DeliveryState }
   /** Settled as a dead letter: counted and logged already. */
   | { outcome: 'dead-letter', reason: DeadLetterReason, message: string, state: DeliveryState }
@@ -82,8 +83,10 @@ export class DeliveryAttempts {
 
     let headers: Record<string, string>
     try {
-      const signature = restoreSignature(stored.signatureSha256, stored.headers['x-zm-request-timestamp'], stored.body, ctx.app.secretTokens)
-      headers = { ...stored.headers, 'x-zm-signature': signature }
+      // Filtered again: Redis is not trusted with the headers any more than with the bytes.
+      const forwarded = typeof stored.headers === 'object' && stored.headers !== null ? pickStoredHeaders(stored.headers) : {}
+      const signature = restoreSignature(stored.signatureSha256, forwarded['x-zm-request-timestamp'], stored.body, ctx.app.secretTokens)
+      headers = { ...forwarded, 'x-zm-signature': signature }
       Object.assign(headers, ctx.destination.headers)
     } catch (err) {
       if (!(err instanceof IntegrityError)) throw err

@@ -16,6 +16,18 @@ export function backoffDelay (attemptsMade: number, retry: RetryConfig, random: 
   return Math.round(Math.min(retry.maxDelayMs, exponential * (0.8 + 0.4 * random())))
 }
 
+/**
+ * Delay before the next attempt: the schedule's, or the destination's
+ * `Retry-After` (already bounded by `RETRY_AFTER_MAX_MS`) when that is longer.
+ * A `Retry-After: 0` or a past date never shortens the wait: a recovering
+ * destination (or its CDN) answering that would otherwise get every attempt
+ * back to back.
+ */
+export function retryDelay (attemptsMade: number, retry: RetryConfig, retryAfterMs: number | undefined, random: () => number = Math.random): number {
+  const scheduled = backoffDelay(attemptsMade, retry, random)
+  return retryAfterMs === undefined ? scheduled : Math.max(scheduled, retryAfterMs)
+}
+
 /** Time from the first attempt to the last one, without jitter: the promise made to users. */
 export function retryHorizonMs (retry: RetryConfig): number {
   let total = 0

@@ -11,7 +11,7 @@ import { lockDurationMs, MAX_STALLED_COUNT } from '../queue/worker-group.js'
 import type { DeliveryAttempts } from './delivery-attempt.js'
 import type { DestinationGates } from './destination-gate.js'
 import type { LastDeliveryRecorder } from './last-delivery.js'
-import { backoffDelay } from './retry-policy.js'
+import { retryDelay } from './retry-policy.js'
 
 export interface StreamRelayOptions {
   config: Config
@@ -95,7 +95,7 @@ export class StreamRelay extends StreamConsumerSet {
     if (result.outcome === 'retry') {
       await queue.add(stored.event, { ...data, priorAttempts: 1 }, {
         jobId: entry.id,
-        delay: result.error.retryAfterMs ?? backoffDelay(1, retry),
+        delay: retryDelay(1, retry, result.error.retryAfterMs),
         attempts: retry.attempts - 1
       })
     } else {

@@ -33,6 +33,24 @@ export interface VerifyOptions {
 }
 
 /**
+ * What can be checked before the body arrives: both headers present and well
+ * formed, the timestamp inside the window. Throws `WebhookAuthError`. The
+ * ingress runs it on the headers alone, so a request that cannot be from Zoom
+ * never gets its body read (see webhook-routes.ts).
+ */
+export function checkZoomHeaders (signature: string | undefined, timestamp: string | undefined, opts: Omit<VerifyOptions, 'secretTokens'>): { signature: string, timestamp: string } {
+  if (timestamp === undefined || timestamp === '') throw new WebhookAuthError('timestamp_missing')
+  if (signature === undefined || signature === '') throw new WebhookAuthError('signature_missing')
+  if (!TIMESTAMP_PATTERN.test(timestamp)) throw new WebhookAuthError('timestamp_malformed')
+  if (!SIGNATURE_PATTERN.test(signature)) throw new WebhookAuthError('signature_malformed')
+  if (opts.toleranceSeconds !== undefined) {
+    const now = opts.nowSeconds ?? Math.floor(Date.now() / 1000)
+    if (Math.abs(now - Number(timestamp)) > opts.toleranceSeconds) throw new WebhookAuthError('timestamp_out_of_window')
+  }
+  return { signature, timestamp }
+}
+
+/**
  * Checks both Zoom headers against the raw body. Throws `WebhookAuthError`
  * with the precise reason; returns the index of the token that matched.
  * Every token is tried with `timingSafeEqual`, so timing tells nothing about
@@ -44,19 +62,12 @@ export function verifyZoomSignature (
   body: Buffer,
   opts: VerifyOptions
 ): number {
-  if (timestamp === undefined || timestamp === '') throw new WebhookAuthError('timestamp_missing')
-  if (signature === undefined || signature === '') throw new WebhookAuthError('signature_missing')
-  if (!TIMESTAMP_PATTERN.test(timestamp)) throw new WebhookAuthError('timestamp_malformed')
-  if (!SIGNATURE_PATTERN.test(signature)) throw new WebhookAuthError('signature_malformed')
-  if (opts.toleranceSeconds !== undefined) {
-    const now = opts.nowSeconds ?? Math.floor(Date.now() / 1000)
-    if (Math.abs(now - Number(timestamp)) > opts.toleranceSeconds) throw new WebhookAuthError('timestamp_out_of_window')
-  }
-  const given = Buffer.from(signature.slice(3), 'hex')
+  const checked = checkZoomHeaders(signature, timestamp, opts)
+  const given = Buffer.from(checked.signature.slice(3), 'hex')
   let matched = -1
   opts.secretTokens.forEach((token, i) => {
     // No early exit: the work done is the same whichever token matches.
-    if (timingSafeEqual(given, signatureDigest(token, timestamp, body)) && matched === -1) matched = i
+    if (timingSafeEqual(given, signatureDigest(token, checked.timestamp, body)) && matched === -1) matched = i
   })
   if (matched === -1) throw new WebhookAuthError('signature_mismatch')
   return matched

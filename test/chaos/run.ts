@@ -4,7 +4,8 @@ import { formatResult, SCENARIOS, type ScenarioOptions, type ScenarioResult } fr
 /**
  * `npm run chaos`: every fault scenario at full size (a few thousand events
  * each). Prints one line per scenario; `--json FILE` also writes the figures.
- * Exits 1 when any scenario lost an acknowledged event.
+ * Exits 1 when any scenario lost an acknowledged event, gave up a stream entry as
+ * abandoned, or did not accept a fresh event after a fault.
  */
 const FULL: ScenarioOptions = {
   events: Number(process.env.CHAOS_EVENTS ?? 3000),
@@ -24,4 +25,4 @@ for (const scenario of SCENARIOS) {
   process.stdout.write(`${formatResult(result)} seconds=${Math.round((Date.now() - started) / 1000)}\n`)
 }
 if (jsonAt !== -1 && process.argv[jsonAt + 1] !== undefined) writeFileSync(process.argv[jsonAt + 1] as string, `${JSON.stringify(results, null, 2)}\n`)
-process.exitCode = results.some(r => r.lost > 0) ? 1 : 0
+process.exitCode = results.some(r => r.lost > 0 || r.abandoned_entries > 0 || r.accepted_after_faults < r.faults) ? 1 : 0

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { metricValue } from '../helpers/queue.js'
+import { metricValue, openQueue } from '../helpers/queue.js'
 import { seededRandom } from '../helpers/random.js'
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.js'
 import { startRelayProcess, type RelayProcess } from '../helpers/relay-process.js'
@@ -24,6 +24,13 @@ export interface ScenarioResult {
   delivered: number
   lost: number
   duplicates: number
+  /** Events "Zoom" gave up re-sending at its deadline: the relay never accepted them. */
+  abandoned: number
+  /** Stream entries the relay gave up as dead letters (reason `abandoned`: they kept killing their workers). */
+  abandoned_entries: number
+  /** Faults after which a fresh event was accepted (2xx) again, of `faults`. */
+  accepted_after_faults: number
+  faults: number
   p99_ack_ms: number
   /** Scenario-specific figures (kills, p99 of 503 answers, …). */
   extra: Record<string, number | string | boolean>
@@ -57,15 +64,46 @@ const RELAY_ENV: Record<string, string> = {
 
 export function formatResult (r: ScenarioResult): string {
   const extra = Object.entries(r.extra).map(([k, v]) => ` ${k}=${String(v)}`).join('')
-  return `scenario=${r.scenario} acked=${r.acked} delivered=${r.delivered} lost=${r.lost} duplicates=${r.duplicates} p99_ack_ms=${r.p99_ack_ms.toFixed(1)}${extra}`
+  return `scenario=${r.scenario} acked=${r.acked} delivered=${r.delivered} lost=${r.lost} duplicates=${r.duplicates} abandoned=${r.abandoned} abandoned_entries=${r.abandoned_entries} accepted_after_faults=${r.accepted_after_faults}/${r.faults} p99_ack_ms=${r.p99_ack_ms.toFixed(1)}${extra}`
 }
+
+/** How long a fresh event may take to be accepted after a fault (a process restart included). */
+const ACCEPT_AFTER_FAULT_MS = 60_000
 
 class Rig {
   readonly webs: RelayProcess[] = []
   readonly workers: RelayProcess[] = []
   private readonly cleanups: Array<() => Promise<void>> = []
+  /** One fresh event after each fault, to the env-configured app: the relay must accept it (and deliver it). */
+  readonly probes = new ZoomSender(SECRET, () => this.alive(this.webs).map(webhook))
+  private faults = 0
+  private acceptedAfterFaults = 0
 
-  constructor (readonly redis: TestRedis, readonly sink: CountingSink, readonly env: Record<string, string>) {}
+  constructor (readonly redis: TestRedis, readonly sink: CountingSink, readonly env: Record<string, string>) {
+    this.cleanups.push(async () => { await this.probes.close() })
+  }
+
+  /** Counts a fault, then checks the relay accepts a fresh event again (retried like Zoom would, bounded). */
+  async acceptsAfterFault (): Promise<void> {
+    const before = this.probes.stats.acked.size
+    this.faults++
+    await this.probes.send(1, { concurrency: 1, first: 2_000_000 + this.faults, deadline: Date.now() + ACCEPT_AFTER_FAULT_MS })
+    if (this.probes.stats.acked.size > before) this.acceptedAfterFaults++
+  }
+
+  /** Dead letters of `queues` the relay gave up as abandoned (read from Redis, so killed processes count too). */
+  async abandonedEntries (queues: string[] = ['{default.recall}']): Promise<number> {
+    let count = 0
+    for (const name of queues) {
+      const { queue, close } = openQueue(this.redis.url, name)
+      try {
+        count += (await queue.getFailed()).filter(job => /Taken over \d+ times/.test(job.failedReason ?? '')).length
+      } finally {
+        await close()
+      }
+    }
+    return count
+  }
 
   static async start (opts: { behaviour?: (hash: string, n: number) => Reply, aof?: boolean, env?: Record<string, string> } = {}): Promise<Rig> {
     const redis = await startTestRedis({ aof: opts.aof ?? true })
@@ -94,17 +132,20 @@ class Rig {
       await victim.kill('SIGKILL')
       kills++
       await this.process(role)
+      await this.acceptsAfterFault()
     }
     return kills
   }
 
-  /** Waits until every acked body reached the destination (or `timeoutMs` passed). */
+  /** Waits until every acked body (the probes' too) reached the destination (or `timeoutMs` passed). */
   async drain (acked: Set<string>, timeoutMs: number): Promise<void> {
+    const all = [...acked, ...this.probes.stats.acked]
     const deadline = Date.now() + timeoutMs
-    while (Date.now() < deadline && [...acked].some(h => (this.sink.delivered.get(h) ?? 0) === 0)) await sleep(100)
+    while (Date.now() < deadline && all.some(h => (this.sink.delivered.get(h) ?? 0) === 0)) await sleep(100)
   }
 
-  result (scenario: string, sender: ZoomSender, extra: ScenarioResult['extra'] = {}, acked: Set<string> = sender.stats.acked): ScenarioResult {
+  async result (scenario: string, sender: ZoomSender, extra: ScenarioResult['extra'] = {}, sent: Set<string> = sender.stats.acked, queues?: string[]): Promise<ScenarioResult> {
+    const acked = new Set([...sent, ...this.probes.stats.acked])
     let delivered = 0
     let duplicates = 0
     for (const hash of acked) {
@@ -112,7 +153,19 @@ class Rig {
       if (n > 0) delivered++
       duplicates += Math.max(0, n - 1)
     }
-    return { scenario, acked: acked.size, delivered, lost: acked.size - delivered, duplicates, p99_ack_ms: percentile(sender.stats.ackMs, 99), extra }
+    return {
+      scenario,
+      acked: acked.size,
+      delivered,
+      lost: acked.size - delivered,
+      duplicates,
+      abandoned: sender.stats.abandoned + this.probes.stats.abandoned,
+      abandoned_entries: await this.abandonedEntries(queues),
+      accepted_after_faults: this.acceptedAfterFaults,
+      faults: this.faults,
+      p99_ack_ms: percentile(sender.stats.ackMs, 99),
+      extra
+    }
   }
 
   onClose (fn: () => Promise<void>): void {
@@ -148,7 +201,7 @@ export async function workerKill (o: ScenarioOptions): Promise<ScenarioResult> {
     const kills = await rig.killRepeatedly('worker', o, kills => kills % 2)
     await sending
     await rig.drain(sender.stats.acked, o.drainMs)
-    return rig.result('worker-kill', sender, { kills })
+    return await rig.result('worker-kill', sender, { kills })
   })
 }
 
@@ -162,7 +215,7 @@ export async function webKill (o: ScenarioOptions): Promise<ScenarioResult> {
     const kills = await rig.killRepeatedly('web', o, () => 0)
     await sending
     await rig.drain(sender.stats.acked, o.drainMs)
-    return rig.result('web-kill', sender, { kills, resent: [...sender.stats.refused.values()].reduce((a, b) => a + b, 0) })
+    return await rig.result('web-kill', sender, { kills, resent: [...sender.stats.refused.values()].reduce((a, b) => a + b, 0) })
   })
 }
 
@@ -183,10 +236,11 @@ export async function redisCrash (o: ScenarioOptions): Promise<ScenarioResult> {
       readyzRed &&= ready.status === 503
       await sleep(1200)
       await rig.redis.start()
+      await rig.acceptsAfterFault()
     }
     await sending
     await rig.drain(sender.stats.acked, o.drainMs)
-    return rig.result('redis-crash', sender, {
+    return await rig.result('redis-crash', sender, {
       crashes: o.faults,
       refused_503: sender.stats.refusedMs.length,
       p99_503_ms: Number(percentile(sender.stats.refusedMs, 99).toFixed(1)),
@@ -207,6 +261,7 @@ export async function redisWipe (o: ScenarioOptions): Promise<ScenarioResult> {
     // Events stored while the destination is down, then wiped out of Redis.
     await before.send(Math.ceil(o.events / 2), { concurrency: 16 })
     await rig.redis.client().flushall()
+    await rig.acceptsAfterFault()
     const sending = after.send(Math.floor(o.events / 2), { concurrency: 16, first: 1_000_000, durationMs: o.durationMs / 2 })
     let reported = 0
     for (let i = 0; i < 100 && reported < 2; i++) {
@@ -222,7 +277,7 @@ export async function redisWipe (o: ScenarioOptions): Promise<ScenarioResult> {
     const errorLines = [web, worker].map(p => p.output().split('\n').filter(l => l.includes('"level":50')).length).reduce((a, b) => a + b, 0)
     // Only events acked after the wipe can be promised; the ones before it are what the wipe destroyed.
     const wiped = [...before.stats.acked].filter(h => (rig.sink.delivered.get(h) ?? 0) === 0).length
-    return rig.result('redis-wipe', after, { wiped_before: wiped, loss_reported_by: reported, ready_after_wipe: warning.ready, readyz_warning: warning.warnings?.redisData !== undefined, error_log_lines: errorLines })
+    return await rig.result('redis-wipe', after, { wiped_before: wiped, loss_reported_by: reported, ready_after_wipe: warning.ready, readyz_warning: warning.warnings?.redisData !== undefined, error_log_lines: errorLines })
   })
 }
 
@@ -248,10 +303,11 @@ export async function destinationFlapping (o: ScenarioOptions): Promise<Scenario
       await sleep(Math.max(200, o.durationMs / o.faults - 2000))
       downUntil = Date.now() + 2000
       await sleep(2000)
+      await rig.acceptsAfterFault()
     }
     await sending
     await rig.drain(sender.stats.acked, o.drainMs)
-    return rig.result('destination-flapping', sender, { down_windows: o.faults, destination_requests: rig.sink.requests })
+    return await rig.result('destination-flapping', sender, { down_windows: o.faults, destination_requests: rig.sink.requests })
   })
 }
 
@@ -289,13 +345,53 @@ export async function slowDestination (o: ScenarioOptions): Promise<ScenarioResu
     const slowDoneWhenOthersWere = [...toA.stats.acked].filter(h => rig.sink.delivered.has(h)).length
     await rig.drain(toA.stats.acked, o.drainMs)
     const fastDuplicates = [...fast.delivered.values(), ...other.delivered.values()].reduce((sum, n) => sum + Math.max(0, n - 1), 0)
-    return rig.result('slow-destination', toA, {
+    return await rig.result('slow-destination', toA, {
       others_done: await othersDone(),
       slow_delivered_when_others_done: slowDoneWhenOthersWere,
       resent_in_flight: rig.sink.resentInFlight,
       other_duplicates: fastDuplicates
-    })
+    }, toA.stats.acked, ['{a.slow}', '{a.fast}', '{b.fast}'])
   })
 }
 
-export const SCENARIOS = [workerKill, webKill, redisCrash, redisWipe, destinationFlapping, slowDestination]
+/** A process that has not ended this long after SIGTERM is hung (SHUTDOWN_TIMEOUT_MS is 2 s here). */
+const STOP_CAP_MS = 30_000
+
+/**
+ * 7. SIGTERM to every relay process while Redis is down (a deploy or a node
+ * drain during an outage): each process ends within its deadline whatever
+ * Redis does; once Redis is back from its AOF and the relay restarted,
+ * nothing acked is lost.
+ */
+export async function sigtermDuringRedisOutage (o: ScenarioOptions): Promise<ScenarioResult> {
+  return await withRig(await Rig.start({ aof: true }), async rig => {
+    await Promise.all([rig.process('web'), rig.process('worker')])
+    const sender = new ZoomSender(SECRET, () => rig.alive(rig.webs).map(webhook))
+    rig.onClose(async () => { await sender.close() })
+    const sending = sender.send(o.events, { concurrency: 16, durationMs: o.durationMs })
+    let stopped = 0
+    let stopMsMax = 0
+    let stops = 0
+    for (let fault = 0; fault < o.faults; fault++) {
+      await sleep(o.durationMs / (o.faults + 1))
+      await rig.redis.kill('SIGKILL')
+      await sleep(500)
+      const running = rig.alive([...rig.webs, ...rig.workers])
+      stops += running.length
+      await Promise.all(running.map(async p => {
+        const started = Date.now()
+        p.child.kill('SIGTERM')
+        const ended = await Promise.race([p.exited.then(() => true), sleep(STOP_CAP_MS, false)])
+        if (ended) { stopped++; stopMsMax = Math.max(stopMsMax, Date.now() - started) } else await p.kill('SIGKILL')
+      }))
+      await rig.redis.start()
+      await Promise.all([rig.process('web'), rig.process('worker')])
+      await rig.acceptsAfterFault()
+    }
+    await sending
+    await rig.drain(sender.stats.acked, o.drainMs)
+    return await rig.result('sigterm-during-redis-outage', sender, { stops, stopped_in_time: stopped, stop_ms_max: stopMsMax })
+  })
+}
+
+export const SCENARIOS = [workerKill, webKill, redisCrash, redisWipe, destinationFlapping, slowDestination, sigtermDuringRedisOutage]

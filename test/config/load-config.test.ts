@@ -428,3 +428,24 @@ t.test('CONFIG_FILE in generated temp files', async t => {
     t.match(problemsOf({ CONFIG_FILE: missingFile, ZOOM_WEBHOOK_SECRET_TOKEN: '' }), [/cannot be read/], 'not also "ZOOM_WEBHOOK_SECRET_TOKEN is not set"')
   })
 })
+
+t.test('DEDUP_WINDOW_SECONDS must outlast SIGNATURE_TOLERANCE_SECONDS (a replay inside the window), or be 0', async t => {
+  for (const [dedup, tolerance] of [['1', undefined], ['300', undefined], ['60', '60'], ['59', '60']] as const) {
+    const problems = problemsOf({ ...BASE, DEDUP_WINDOW_SECONDS: dedup, ...(tolerance === undefined ? {} : { SIGNATURE_TOLERANCE_SECONDS: tolerance }) })
+    t.equal(problems.length, 1, `${dedup} with a tolerance of ${tolerance ?? 300}: one problem`)
+    t.match(problems[0], /^DEDUP_WINDOW_SECONDS=\d+ is not longer than SIGNATURE_TOLERANCE_SECONDS=\d+/, 'names both variables')
+    t.match(problems[0], /or 0 to turn de-duplication off/, 'says how to fix it')
+  }
+  t.equal(loadConfig({ ...BASE, DEDUP_WINDOW_SECONDS: '301' }).dedupWindowSeconds, 301, 'longer than the tolerance')
+  t.equal(loadConfig({ ...BASE, DEDUP_WINDOW_SECONDS: '2', SIGNATURE_TOLERANCE_SECONDS: '1' }).dedupWindowSeconds, 2)
+  t.equal(loadConfig({ ...BASE, DEDUP_WINDOW_SECONDS: '0' }).dedupWindowSeconds, 0, '0 (off) stays allowed')
+})
+
+t.test('the .env.example placeholder is refused as a Secret Token', async t => {
+  const problems = problemsOf({ ...BASE, ZOOM_WEBHOOK_SECRET_TOKEN: 'replace-with-your-zoom-secret-token' })
+  t.equal(problems.length, 1)
+  t.match(problems[0], /^ZOOM_WEBHOOK_SECRET_TOKEN is still the placeholder of \.env\.example\./)
+  t.notMatch(problems[0], 'replace-with-your-zoom-secret-token', 'the value itself is not repeated')
+  const previous = problemsOf({ ...BASE, ZOOM_WEBHOOK_SECRET_TOKEN_PREVIOUS: 'replace-with-your-zoom-secret-token' })
+  t.match(previous[0], /^ZOOM_WEBHOOK_SECRET_TOKEN_PREVIOUS is still the placeholder/)
+})

@@ -76,11 +76,13 @@ t.test('DEDUP_WINDOW_SECONDS=0 turns it off; a short window expires', async t =>
   t.same((await post(off.relay.webhookUrl(), body)).body, { status: 'accepted' })
   t.equal(await off.stream.count(), 2)
   t.same(await off.redis.client().keys('zoom-relay:*:dedup:*'), [])
+  t.ok(off.relay.logs.some(l => l.includes('"level":40') && l.includes('de-duplication is off')), 'turning it off is warned about')
 
-  const short = await setup(t, { DEDUP_WINDOW_SECONDS: '1' })
+  // The window must outlast the signature tolerance (load-config.ts refuses a shorter one).
+  const short = await setup(t, { DEDUP_WINDOW_SECONDS: '3', SIGNATURE_TOLERANCE_SECONDS: '2' })
   t.same((await post(short.relay.webhookUrl(), body)).body, { status: 'accepted' })
   t.same((await post(short.relay.webhookUrl(), body)).body, { status: 'duplicate' })
   // Remembered for at least the window and at most twice as long (the current and the previous bucket).
-  await new Promise(resolve => setTimeout(resolve, 2100))
+  await new Promise(resolve => setTimeout(resolve, 6100))
   t.same((await post(short.relay.webhookUrl(), body)).body, { status: 'accepted' }, 'stored again after twice the window')
 })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { RetryConfig } from '../../src/config/config.js'
 import { loadConfig } from '../../src/config/load-config.js'
-import { backoffDelay, isRetryableStatus, parseRetryAfter, retryHorizonMs } from '../../src/relay/retry-policy.js'
+import { backoffDelay, isRetryableStatus, parseRetryAfter, retryDelay, retryHorizonMs } from '../../src/relay/retry-policy.js'
 import { seededRandom } from '../helpers/random.js'
 
 const DEFAULTS: RetryConfig = loadConfig({ ZOOM_WEBHOOK_SECRET_TOKEN: 's', RECALL_ZOOM_OAUTH_APP_ID: 'a' }).retry
@@ -22,6 +22,14 @@ t.test('backoffDelay without jitter (random = 0.5) doubles from baseDelayMs up t
   t.equal(backoffDelay(50, SMALL, mid), 10_000, 'capped')
   t.equal(backoffDelay(5000, SMALL, mid), 10_000, 'capped even when 2^n overflows to Infinity')
   t.strictSame([1, 2, 11, 12, 13, 35].map(n => backoffDelay(n, DEFAULTS, mid)), [1000, 2000, 1_024_000, 2_048_000, HOUR, HOUR], 'defaults: 1 s doubling, capped at 1 h')
+})
+
+t.test('retryDelay: a Retry-After lengthens the scheduled wait, never shortens it', async t => {
+  const mid = (): number => 0.5
+  t.equal(retryDelay(3, SMALL, undefined, mid), 400, 'no Retry-After: the schedule')
+  t.equal(retryDelay(3, SMALL, 0, mid), 400, 'Retry-After 0 (or a past date): the schedule')
+  t.equal(retryDelay(3, SMALL, 399, mid), 400, 'shorter: the schedule')
+  t.equal(retryDelay(3, SMALL, 5000, mid), 5000, 'longer: the Retry-After')
 })
 
 t.test('backoffDelay jitter stays within ±20 % and uses the whole range', async t => {
