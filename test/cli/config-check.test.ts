@@ -82,7 +82,7 @@ t.test('the example and the full fixture: exit 0, every secret masked', async t 
     roles: [],
     headers: { 'x-api-key': '*** (15 chars)' },
     events: { include: ['meeting.*'], exclude: ['meeting.deleted'] },
-    settings: { concurrency: { value: 4, from: 'destination' }, rateLimit: { value: { perSecond: 2.5 } }, circuitBreaker: { value: { failures: 5, maxProbeIntervalMs: 60000 } } }
+    settings: { concurrency: { value: 4, from: 'destination' }, rateLimit: { value: { perSecond: 3 } }, circuitBreaker: { value: { failures: 5, maxProbeIntervalMs: 60000 } } }
   })
   t.match(support?.destinations[0], { name: 'attendee', attendeeConnection: { isLocalRecordingTokenSupported: true, isOnbehalfTokenSupported: true }, api: { apiKey: '*** (23 chars)' } })
 })

@@ -58,10 +58,10 @@ t.test('every kubectl command in the docs names a Deployment or Service of the r
 })
 
 t.test('every `kubectl exec … -- zoom-relay <command>` runs a command the CLI has, on the image\'s PATH', async t => {
-  const main = readFileSync(join(ROOT, 'src/cli/main.ts'), 'utf8')
+  const main = readFileSync(join(ROOT, 'src/cli/cli.ts'), 'utf8')
   const table = main.slice(main.indexOf('const COMMANDS'), main.indexOf('\n}\n', main.indexOf('const COMMANDS')))
   const commands = new Set(['web', 'worker', 'all', '--help', ...[...table.matchAll(/^ {2}'?([a-z-]+)(?: [a-z]+)?'?: /gm)].map(m => m[1] as string)])
-  t.ok(commands.has('send-test-event') && commands.has('status'), `commands read from main.ts: ${[...commands].join(', ')}`)
+  t.ok(commands.has('send-test-event') && commands.has('status'), `commands read from cli.ts: ${[...commands].join(', ')}`)
   let checked = 0
   for (const { path, text } of docs) {
     for (const line of commandLines(text).filter(l => /\bkubectl\b.*\bexec\b/.test(l))) {
