@@ -238,18 +238,19 @@ function oauthRules (raw: RawOAuth, destinations: readonly DestinationConfig[], 
 }
 
 /**
- * The clean-up on `app_deauthorized`: on by default wherever Recall or
- * Attendee can be called, silent when there is no key; a named destination
- * must have one. Unnamed, Recall comes first (as before Attendee was cleaned
- * up); name an attendee destination to clean that instead.
+ * The clean-up on `app_deauthorized`: on by default for every recall and
+ * attendee destination that can call its provider (has an `apiKey`), silent
+ * when none can; a named destination must have a key, and is then the only one.
  */
 export function deauthorizationRules (raw: RawDeauthorization | undefined, destinations: readonly DestinationConfig[], path: DocumentPath, report: Report): DeauthorizationConfig | undefined {
   if (raw?.cleanup === false) return undefined
-  const keyed = (kind: DestinationConfig['kind']): boolean => destinations.some(d => d.kind === kind && d.api !== undefined)
-  if (raw?.destination === undefined && !keyed('recall') && !keyed('attendee')) return undefined
-  const kinds: Array<DestinationConfig['kind']> = raw?.destination !== undefined ? ['recall', 'attendee'] : keyed('recall') ? ['recall'] : ['attendee']
-  const destination = apiDestination(destinations, raw?.destination, kinds, [...path, 'destination'], report)
-  return destination === undefined ? undefined : { destination: destination.name, match: raw?.match ?? 'user' }
+  const match = raw?.match ?? 'user'
+  if (raw?.destination === undefined) {
+    const keyed = destinations.filter(d => (d.kind === 'recall' || d.kind === 'attendee') && d.api !== undefined)
+    return keyed.length === 0 ? undefined : { destinations: keyed.map(d => d.name), match }
+  }
+  const destination = apiDestination(destinations, raw.destination, ['recall', 'attendee'], [...path, 'destination'], report)
+  return destination === undefined ? undefined : { destinations: [destination.name], match }
 }
 
 /** Paths the relay serves itself; an OAuth callback may not take one of them. */

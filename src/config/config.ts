@@ -85,8 +85,12 @@ export interface OAuthConfig {
 
 /** Deleting Recall's credentials or Attendee's connections when Zoom sends `app_deauthorized`. */
 export interface DeauthorizationConfig {
-  /** Name of the recall or attendee destination (with an `apiKey`) whose credentials/connections are deleted. */
-  destination: string
+  /**
+   * Names of the recall and attendee destinations (each with an `apiKey`)
+   * whose credentials/connections are deleted, in order.
+   * @defaultValue every recall and attendee destination of the app with an `apiKey`; the file's `destination` names one
+   */
+  destinations: string[]
   /**
    * `user`: credentials/connections of the deauthorizing user (user-managed apps).
    * `account`: every one of the Zoom account (admin-managed apps).

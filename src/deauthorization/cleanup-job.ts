@@ -1,4 +1,4 @@
-import type { AppConfig, DeauthorizationConfig } from '../config/config.js'
+import type { AppConfig } from '../config/config.js'
 
 /** One clean-up after `app_deauthorized`: which Zoom user/account removed the app. */
 export interface CleanupJobData {
@@ -8,7 +8,7 @@ export interface CleanupJobData {
   receivedAt: number
 }
 
-/** `{<app>.<destination>.deauthorization}`: a hash-tagged queue of its own, apart from deliveries. */
-export function cleanupQueueName (app: Pick<AppConfig, 'name'>, deauthorization: DeauthorizationConfig): string {
-  return `{${app.name}.${deauthorization.destination}.deauthorization}`
+/** `{<app>.deauthorization}`: a hash-tagged queue of its own, apart from deliveries; one job cleans every provider. */
+export function cleanupQueueName (app: Pick<AppConfig, 'name'>): string {
+  return `{${app.name}.deauthorization}`
 }

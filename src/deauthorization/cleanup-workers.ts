@@ -43,30 +43,39 @@ export class CleanupWorkers extends WorkerGroup {
     for (const app of opts.config.apps) {
       const deauthorization = app.deauthorization
       if (deauthorization === undefined) continue
-      this.start<CleanupJobData>(cleanupQueueName(app, deauthorization), async job => await this.cleanUp(app, deauthorization, job), options, { app: app.name, queue: 'deauthorization-cleanup' })
+      this.start<CleanupJobData>(cleanupQueueName(app), async job => await this.cleanUp(app, deauthorization, job), options, { app: app.name, queue: 'deauthorization-cleanup' })
     }
   }
 
   private async cleanUp (app: AppConfig, deauthorization: DeauthorizationConfig, job: Job<CleanupJobData>): Promise<CleanupResult> {
-    const destination = app.destinations.find(d => d.name === deauthorization.destination)
-    if (destination === undefined) throw new UnrecoverableError(`destination ${deauthorization.destination} is no longer configured`)
+    const destinations = deauthorization.destinations.map(name => {
+      const destination = app.destinations.find(d => d.name === name)
+      if (destination === undefined) throw new UnrecoverableError(`destination ${name} is no longer configured`)
+      return destination
+    })
     const filters = credentialFilters(deauthorization, job.data)
     const log = { app: app.name, jobId: job.id, accountId: job.data.accountId, userId: job.data.userId }
     if (filters === undefined) {
       this.metrics.deauthorizationCleanups.inc({ app: app.name, outcome: 'nothing_found' })
-      this.logger.warn(log, `app_deauthorized without the ${deauthorization.match === 'user' ? 'user_id' : 'account_id'} to match ${destination.kind === 'recall' ? 'credentials' : 'connections'} on; nothing deleted`)
+      this.logger.warn(log, `app_deauthorized without the ${deauthorization.match === 'user' ? 'user_id' : 'account_id'} to match credentials or connections on; nothing deleted`)
       return { deleted: 0, alreadyGone: 0 }
     }
+    const result: CleanupResult = { deleted: 0, alreadyGone: 0 }
     try {
-      const records = this.records(app, destination)
-      const result: CleanupResult = { deleted: 0, alreadyGone: 0 }
-      for (const id of await records.ids(filters)) {
-        if (await records.delete(id) === 'deleted') result.deleted++
-        else result.alreadyGone++
+      // In order, each to the end: a retry starts again from the first, whose records are then already gone.
+      for (const destination of destinations) {
+        const records = this.records(app, destination)
+        const own: CleanupResult = { deleted: 0, alreadyGone: 0 }
+        for (const id of await records.ids(filters)) {
+          if (await records.delete(id) === 'deleted') own.deleted++
+          else own.alreadyGone++
+        }
+        this.metrics.deauthorizedCredentialsDeleted.inc({ app: app.name }, own.deleted)
+        result.deleted += own.deleted
+        result.alreadyGone += own.alreadyGone
+        this.logger.info({ ...log, provider: destination.kind, destination: destination.name, ...own }, `${destination.kind === 'recall' ? 'Recall' : 'Attendee'} ${records.noun}s of a deauthorized Zoom user cleaned up`)
       }
-      this.metrics.deauthorizedCredentialsDeleted.inc({ app: app.name }, result.deleted)
       this.metrics.deauthorizationCleanups.inc({ app: app.name, outcome: result.deleted > 0 ? 'cleaned' : 'nothing_found' })
-      this.logger.info({ ...log, provider: destination.kind, ...result }, `${destination.kind === 'recall' ? 'Recall' : 'Attendee'} ${records.noun}s of a deauthorized Zoom user cleaned up`)
       return result
     } catch (err) {
       if (!(err instanceof ProviderApiError)) throw err

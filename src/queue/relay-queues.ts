@@ -68,7 +68,7 @@ export class RelayQueues {
         destination,
         queue: quiet(new Queue<RelayJobData>(queueName(app, destination), options))
       })))
-      if (app.deauthorization !== undefined) this.cleanups.set(app.name, quiet(new Queue<CleanupJobData>(cleanupQueueName(app, app.deauthorization), options)))
+      if (app.deauthorization !== undefined) this.cleanups.set(app.name, quiet(new Queue<CleanupJobData>(cleanupQueueName(app), options)))
     }
   }
 

@@ -63,7 +63,7 @@ t.test('the example and the full fixture: exit 0, every secret masked', async t 
   const [, sales, support] = report.apps
   t.strictSame(sales?.secretTokens, ['*** (29 chars)', '*** (19 chars)'])
   t.match(sales?.oauth, { registrar: 'recall', installPath: '/zoom/oauth/install?app=sales' })
-  t.strictSame(sales?.deauthorization, { destination: 'recall', match: 'account' })
+  t.strictSame(sales?.deauthorization, { destinations: ['recall'], match: 'account' })
   t.match(sales?.destinations[0], {
     name: 'recall',
     url: 'https://eu-central-1.recall.ai/api/v2/zoom-oauth-apps/recall-app-1/webhook',

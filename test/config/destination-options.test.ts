@@ -56,9 +56,9 @@ t.test('API keys enable the deauthorization clean-up by default (match user), an
   const on = load(RECALL_WITH_KEY, { RECALL_KEY: 'rk' })
   const app = on.apps[0]
   t.same(app?.destinations[0]?.api, { baseUrl: 'https://eu-central-1.recall.ai', apiKey: 'rk', appId: 'r1' })
-  t.same(app?.deauthorization, { destination: 'recall', match: 'user' })
+  t.same(app?.deauthorization, { destinations: ['recall'], match: 'user' })
   t.equal(load(`${RECALL_WITH_KEY}\ndeauthorization: { cleanup: false }`, { RECALL_KEY: 'rk' }).apps[0]?.deauthorization, undefined)
-  t.same(load(`${RECALL_WITH_KEY}\ndeauthorization: { match: account }`, { RECALL_KEY: 'rk' }).apps[0]?.deauthorization, { destination: 'recall', match: 'account' })
+  t.same(load(`${RECALL_WITH_KEY}\ndeauthorization: { match: account }`, { RECALL_KEY: 'rk' }).apps[0]?.deauthorization, { destinations: ['recall'], match: 'account' })
   t.equal(load('destinations:\n  - { type: recall, appId: r1 }').apps[0]?.deauthorization, undefined, 'no key, no clean-up, no complaint')
   t.match(problems(() => load(`${RECALL_WITH_KEY}\ndeauthorization: { match: everyone }`, { RECALL_KEY: 'rk' })), [/deauthorization\.match: must be user .* or account/])
 })
@@ -84,7 +84,7 @@ t.test('the env-configured app: RECALL_API_KEY, ZOOM_CLIENT_ID, ZOOM_OAUTH_REDIR
 
   const full = loadConfig({ ...base, RECALL_API_KEY: 'rk', ZOOM_CLIENT_ID: 'cid', ZOOM_OAUTH_REDIRECT_URI: 'https://relay.example.com/zoom/oauth/callback', ZOOM_OAUTH_SUCCESS_URL: 'https://app.example.com/ok', DEAUTHORIZATION_MATCH: 'account' }).apps[0]
   t.same(full?.oauth, { clientId: 'cid', redirectUri: 'https://relay.example.com/zoom/oauth/callback', successUrl: 'https://app.example.com/ok', authorizeUrl: 'https://zoom.us/oauth/authorize', registrar: 'recall' })
-  t.same(full?.deauthorization, { destination: 'recall', match: 'account' })
+  t.same(full?.deauthorization, { destinations: ['recall'], match: 'account' })
   t.equal(loadConfig({ ...base, RECALL_API_KEY: 'rk', DEAUTHORIZATION_CLEANUP: 'false' }).apps[0]?.deauthorization, undefined)
 
   t.match(problems(() => loadConfig({ ...base, ZOOM_CLIENT_ID: 'cid', ZOOM_OAUTH_REDIRECT_URI: 'https://r.example/cb' })), [/RECALL_API_KEY is not set: the Zoom OAuth flow/])
@@ -97,9 +97,9 @@ t.test('Attendee: its own default flags, and the deauthorization clean-up of an 
   const attendee = '{ type: attendee, appId: zoa_1, baseUrl: "https://a.example", apiKey: k2 }'
   const only = load(`destinations:\n  - ${attendee}`).apps[0]
   t.same(only?.destinations[0]?.attendeeConnection, { isLocalRecordingTokenSupported: true, isOnbehalfTokenSupported: false }, 'local recording on, on-behalf off unless set')
-  t.same(only?.deauthorization, { destination: 'attendee', match: 'user' }, 'on by default for an attendee destination with a key')
+  t.same(only?.deauthorization, { destinations: ['attendee'], match: 'user' }, 'on by default for an attendee destination with a key')
   const two = `destinations:\n  - { type: recall, appId: r1, apiKey: k }\n  - ${attendee}`
-  t.same(load(two).apps[0]?.deauthorization, { destination: 'recall', match: 'user' }, 'unnamed: Recall first, as before')
-  t.same(load(`${two}\ndeauthorization: { destination: attendee, match: account }`).apps[0]?.deauthorization, { destination: 'attendee', match: 'account' })
+  t.same(load(two).apps[0]?.deauthorization, { destinations: ['recall', 'attendee'], match: 'user' }, 'unnamed: every keyed recall and attendee destination, in order')
+  t.same(load(`${two}\ndeauthorization: { destination: attendee, match: account }`).apps[0]?.deauthorization, { destinations: ['attendee'], match: 'account' }, 'named: only that one')
   t.equal(load('destinations:\n  - { type: attendee, appId: zoa_1, baseUrl: "https://a.example" }').apps[0]?.deauthorization, undefined, 'no key, no clean-up')
 })

@@ -97,7 +97,7 @@ t.test('RECALL_BASE_URL overrides the region; trailing slashes are dropped', asy
 t.test('RECALL_API_KEY gives API access and turns the deauthorization clean-up on', async t => {
   const app = envApp(loadConfig({ ...BASE, RECALL_REGION: 'us-west-2', RECALL_API_KEY: 'rk-123' }))
   t.strictSame(app.destinations[0]?.api, { baseUrl: 'https://us-west-2.recall.ai', apiKey: 'rk-123', appId: 'app-1' })
-  t.strictSame(app.deauthorization, { destination: 'recall', match: 'user' })
+  t.strictSame(app.deauthorization, { destinations: ['recall'], match: 'user' })
   t.equal(envApp(loadConfig({ ...BASE, RECALL_API_KEY: 'k', DEAUTHORIZATION_CLEANUP: 'false' })).deauthorization, undefined)
   t.match(problemsOf({ ...BASE, DEAUTHORIZATION_CLEANUP: 'yes' }), [/^DEAUTHORIZATION_CLEANUP="yes" is not one of true, false/])
 })

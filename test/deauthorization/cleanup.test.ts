@@ -9,7 +9,7 @@ import { tempFile } from '../helpers/temp-file.js'
 import { zoomHeaders } from '../helpers/zoom.js'
 
 const API_KEY = 'recall-key-cleanup'
-const CLEANUP_QUEUE = '{default.recall.deauthorization}'
+const CLEANUP_QUEUE = '{default.deauthorization}'
 
 function deauthorized (userId: string, accountId = 'acct-A'): string {
   return JSON.stringify({
@@ -123,7 +123,7 @@ async function setupAttendee (t: Test, deauthorization = '') {
       - { type: attendee, appId: zoa_1, baseUrl: "${attendee.url}", apiKey: "\${ATTENDEE_KEY}" }
 ${deauthorization}`)
   const relay = await startTestRelay({ redisUrl: redis.url, recallBaseUrl: 'http://127.0.0.1:9', env: { CONFIG_FILE: file, ATTENDEE_KEY: 'attendee-key-cleanup', RETRY_ATTEMPTS: '3' } })
-  const cleanups = openQueue(redis.url, '{bots.attendee.deauthorization}')
+  const cleanups = openQueue(redis.url, '{bots.deauthorization}')
   t.teardown(async () => { await relay.close(); await cleanups.close(); await attendee.close(); await redis.stop() })
   const send = async (body: string): Promise<number> => {
     const res = await request(relay.webhookUrl('bots'), { method: 'POST', headers: zoomHeaders(SECRET, body), body })
@@ -183,4 +183,42 @@ t.test('Attendee: match account deletes the account\'s connections of this app o
   t.equal(await send(deauthorized('user-admin')), 200)
   await eventually(async () => (await cleanups.getJobCounts('completed')).completed === 1, 15_000, 'clean-up done')
   t.same([...attendee.connections.keys()].sort(), [otherAccount.id, otherApp.id].sort())
+})
+
+t.test('an app with a keyed Recall and a keyed Attendee destination: both clean up the user, the Recall one first', async t => {
+  const redis = await startTestRedis()
+  const zoom = new FakeZoom()
+  const recall = await startFakeRecall({ apiKey: API_KEY, appId: RECALL_APP_ID, zoom })
+  const attendee = await startFakeAttendee({ apiKey: 'attendee-key-both', zoom, apps: ['zoa_1'] })
+  const file = tempFile(t, 'apps.yaml', `apps:
+  - name: bots
+    secretToken: ${SECRET}
+    destinations:
+      - { type: recall, appId: ${RECALL_APP_ID}, baseUrl: "${recall.url}", apiKey: "\${RECALL_KEY}" }
+      - { type: attendee, appId: zoa_1, baseUrl: "${attendee.url}", apiKey: "\${ATTENDEE_KEY}" }
+`)
+  const relay = await startTestRelay({ redisUrl: redis.url, recallBaseUrl: recall.url, env: { CONFIG_FILE: file, RECALL_KEY: API_KEY, ATTENDEE_KEY: 'attendee-key-both', RETRY_ATTEMPTS: '3' } })
+  const cleanups = openQueue(redis.url, '{bots.deauthorization}')
+  t.teardown(async () => { await relay.close(); await cleanups.close(); await attendee.close(); await recall.close(); await redis.stop() })
+  const credential = recall.addCredential({ accountId: 'acct-A', userId: 'user-alice' })
+  const keptCredential = recall.addCredential({ accountId: 'acct-A', userId: 'user-bob' })
+  const connection = attendee.addConnection({ appId: 'zoa_1', userId: 'user-alice', accountId: 'acct-A' })
+  const keptConnection = attendee.addConnection({ appId: 'zoa_1', userId: 'user-bob', accountId: 'acct-A' })
+  // Attendee fails once: the retry runs the whole clean-up again, and Recall's part finds its credential already gone.
+  attendee.force({ method: 'GET', status: 503 })
+
+  const body = deauthorized('user-alice')
+  const res = await request(relay.webhookUrl('bots'), { method: 'POST', headers: zoomHeaders(SECRET, body), body })
+  await res.body.dump()
+  t.equal(res.statusCode, 200)
+  await eventually(async () => (await cleanups.queue.getJobCounts('completed')).completed === 1, 15_000, 'clean-up done')
+  t.notOk(recall.credentials.has(credential.id), 'alice\'s Recall credential deleted')
+  t.notOk(attendee.connections.has(connection.id), 'alice\'s Attendee connection deleted')
+  t.ok(recall.credentials.has(keptCredential.id), 'bob\'s credential kept')
+  t.ok(attendee.connections.has(keptConnection.id), 'bob\'s connection kept')
+  t.equal(recall.requests.filter(r => r.method === 'DELETE').length, 1, 'Recall asked to delete once, not again on the retry')
+  const [job] = await cleanups.queue.getCompleted()
+  t.same(job?.returnvalue, { deleted: 1, alreadyGone: 0 }, 'the retry deleted the connection; the credential was gone from the list')
+  t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_deauthorization_credentials_deleted_total', { app: 'bots' }), 2, 'both deletions counted')
+  t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_deauthorization_cleanups_total', { app: 'bots', outcome: 'cleaned' }), 1)
 })

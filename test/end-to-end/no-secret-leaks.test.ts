@@ -22,7 +22,7 @@ t.test('at trace level, through valid, invalid, failing and dead-lettered traffi
     env: { LOG_LEVEL: 'trace', ZOOM_WEBHOOK_SECRET_TOKEN_PREVIOUS: PREVIOUS, RECALL_API_KEY: API_KEY, RETRY_ATTEMPTS: '2', DEDUP_WINDOW_SECONDS: '0' }
   })
   const deliveries = openQueue(redis.url)
-  const cleanups = openQueue(redis.url, '{default.recall.deauthorization}')
+  const cleanups = openQueue(redis.url, '{default.deauthorization}')
   t.teardown(async () => { await relay.close(); await deliveries.close(); await cleanups.close(); await sink.close(); await redis.stop() })
 
   const signatures: string[] = []

@@ -60,7 +60,7 @@ export interface AppReport {
     authorizeUrl: string
     registrar: string
   }
-  deauthorization: null | { destination: string, match: 'user' | 'account' }
+  deauthorization: null | { destinations: string[], match: 'user' | 'account' }
   destinations: DestinationReport[]
 }
 
@@ -78,7 +78,7 @@ function setting<T> (own: T | undefined, fallback: T): Setting<T> {
 function destinationReport (config: Config, app: AppConfig, d: DestinationConfig): DestinationReport {
   const roles = [
     ...(app.oauth?.registrar === d.name ? ['oauth registrar'] : []),
-    ...(app.deauthorization?.destination === d.name ? ['deauthorization clean-up'] : [])
+    ...(app.deauthorization?.destinations.includes(d.name) === true ? ['deauthorization clean-up'] : [])
   ]
   return {
     name: d.name,
@@ -143,7 +143,7 @@ function text (report: ConfigReport): string {
       : `  oauth: GET ${app.oauth.installPath} → Zoom (client id ${app.oauth.clientId}) → ${app.oauth.redirectUri}; codes registered by ${app.oauth.registrar}; then ${app.oauth.successUrl ?? 'the built-in page'}`)
     lines.push(app.deauthorization === null
       ? '  deauthorization clean-up: off'
-      : `  deauthorization clean-up: by ${app.deauthorization.destination}, credentials of the ${app.deauthorization.match === 'user' ? 'deauthorizing user' : 'whole Zoom account'}`)
+      : `  deauthorization clean-up: by ${app.deauthorization.destinations.join(', ')}, credentials/connections of the ${app.deauthorization.match === 'user' ? 'deauthorizing user' : 'whole Zoom account'}`)
     for (const d of app.destinations) {
       const events = d.events === 'all' ? 'all' : [d.events.include === undefined ? '' : `include ${d.events.include.join(', ')}`, d.events.exclude === undefined ? '' : `exclude ${d.events.exclude.join(', ')}`].filter(Boolean).join('; ')
       const s = d.settings
