@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process'
 import { closeSync, openSync, readFileSync } from 'node:fs'
 import type { Role } from '../src/config/config.js'
-import { cleanEnv, ROOT } from '../test/helpers/cli.js'
+import { ROOT } from '../test/helpers/cli.js'
 import { eventually } from '../test/helpers/queue.js'
 import { freePort } from '../test/helpers/redis-server.js'
-import { RECALL_APP_ID, SECRET } from '../test/helpers/relay.js'
+import { relayProcessEnv } from '../test/helpers/relay-process.js'
 
 /** A relay process of the bench: compiled, as users run it. */
 export interface BenchRelay {
@@ -37,16 +37,8 @@ export async function startCompiledRelay (role: Role, opts: CompiledRelayOptions
   const log = openSync(opts.logFile, 'a')
   const child = spawn(process.execPath, ['dist/src/cli/main.js', role], {
     cwd: ROOT,
-    env: cleanEnv({
-      ZOOM_WEBHOOK_SECRET_TOKEN: SECRET,
-      RECALL_ZOOM_OAUTH_APP_ID: RECALL_APP_ID,
-      RECALL_BASE_URL: opts.recallBaseUrl,
-      REDIS_URL: opts.redisUrl,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      METRICS_PORT: String(metricsPort),
-      ...opts.env
-    }),
+    // The relay's own defaults (LOG_LEVEL info included), as users run it.
+    env: relayProcessEnv({ ...opts, port, metricsPort }),
     stdio: ['ignore', log, log]
   })
   closeSync(log)

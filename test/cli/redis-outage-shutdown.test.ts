@@ -1,9 +1,9 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { request } from 'undici'
 import { eventually } from '../helpers/queue.js'
 import { startTestRedis } from '../helpers/redis-server.js'
 import { SECRET } from '../helpers/relay.js'
-import { startRelayProcess } from '../helpers/relay-process.js'
+import { startRelayProcess, type RelayProcess } from '../helpers/relay-process.js'
 import { sha256, startSink } from '../helpers/sink.js'
 import { meetingCreated, zoomHeaders } from '../helpers/zoom.js'
 
@@ -40,13 +40,19 @@ function repeats (lines: LogLine[]): Map<string, number> {
   return counts
 }
 
-t.test('a Redis outage is logged once per connection when it starts and once when it ends, not per retry', async t => {
+/** Redis, a sink and `zoom-relay all` at LOG_LEVEL info, with one event delivered. */
+async function relayDelivering (t: Test): Promise<{ redis: Awaited<ReturnType<typeof startTestRedis>>, relay: RelayProcess, sink: Awaited<ReturnType<typeof startSink>> }> {
   const redis = await startTestRedis()
   const sink = await startSink()
   const relay = await startRelayProcess('all', { redisUrl: redis.url, recallBaseUrl: sink.url, env: { LOG_LEVEL: 'info', SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) } })
   t.teardown(async () => { await relay.kill(); await sink.close(); await redis.stop() })
   t.equal(await send(`${relay.url}/zoom/webhook`, meetingCreated(1)), 200)
   await sink.waitFor(1)
+  return { redis, relay, sink }
+}
+
+t.test('a Redis outage is logged once per connection when it starts and once when it ends, not per retry', async t => {
+  const { redis, relay, sink } = await relayDelivering(t)
 
   const start = relay.output().length
   await redis.kill()
@@ -73,12 +79,7 @@ t.test('a Redis outage is logged once per connection when it starts and once whe
 })
 
 t.test('SIGTERM while Redis is down ends the process', async t => {
-  const redis = await startTestRedis()
-  const sink = await startSink()
-  const relay = await startRelayProcess('all', { redisUrl: redis.url, recallBaseUrl: sink.url, env: { LOG_LEVEL: 'info', SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) } })
-  t.teardown(async () => { await relay.kill(); await sink.close(); await redis.stop() })
-  t.equal(await send(`${relay.url}/zoom/webhook`, meetingCreated(1)), 200)
-  await sink.waitFor(1)
+  const { redis, relay } = await relayDelivering(t)
 
   await redis.kill()
   t.equal(await send(`${relay.url}/zoom/webhook`, meetingCreated(2)), 503, '503 while Redis is down')

@@ -8,6 +8,7 @@ import { APP_NAME_PATTERN } from '../../src/config/config-file.js'
 import { loadConfig, requireResolved } from '../../src/config/load-config.js'
 import { ConfigError } from '../../src/errors.js'
 import { EVENT_PATTERN } from '../../src/relay/event-filter.js'
+import { configProblems } from '../helpers/config-problems.js'
 import { tempFile } from '../helpers/temp-file.js'
 
 type Env = Record<string, string | undefined>
@@ -16,15 +17,7 @@ let n = 0
 const write = (t: Test, yaml: string): string => tempFile(t, `apps-${n++}.yaml`, yaml)
 
 /** The problems of the ConfigError loading `yaml` throws; fails when it loads. */
-function problemsOf (file: string, env: Env = {}): string[] {
-  try {
-    loadConfig({ CONFIG_FILE: file, ...env })
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems]
-    throw err
-  }
-  throw new Error(`${file} loaded`)
-}
+const problemsOf = (file: string, env: Env = {}): string[] => configProblems(() => loadConfig({ CONFIG_FILE: file, ...env }), { mustFail: true })
 
 /** One app `sales` whose destinations are `destinations` (YAML flow) and whose other keys are `rest`. */
 const app = (destinations: string, rest = ''): string => `apps:\n  - { name: sales, secretToken: s, destinations: [${destinations}]${rest === '' ? '' : `, ${rest}`} }\n`

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
+import { configProblems } from '../helpers/config-problems.js'
 import type { Config } from '../../src/config/config.js'
 import { loadConfig } from '../../src/config/load-config.js'
-import { ConfigError } from '../../src/errors.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'zr-config-'))
 t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
@@ -17,15 +17,7 @@ function load (appYaml: string, env: Record<string, string> = {}): Config {
   return loadConfig({ CONFIG_FILE: file, ...env })
 }
 
-function problems (fn: () => unknown): string[] {
-  try {
-    fn()
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems]
-    throw err
-  }
-  return []
-}
+const problems = (fn: () => unknown): string[] => configProblems(fn)
 
 const RECALL_WITH_KEY = 'destinations:\n  - { type: recall, appId: r1, region: eu-central-1, apiKey: "${RECALL_KEY}" }'
 

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
+import { configProblems } from '../helpers/config-problems.js'
 import type { Config } from '../../src/config/config.js'
 import { loadConfig } from '../../src/config/load-config.js'
-import { ConfigError } from '../../src/errors.js'
 import { destinationSettings } from '../../src/relay/destination-settings.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'zr-config-'))
@@ -17,15 +17,7 @@ function load (destinationYaml: string, env: Record<string, string> = {}): Confi
   return loadConfig({ CONFIG_FILE: file, ...env })
 }
 
-function problems (fn: () => unknown): string[] {
-  try {
-    fn()
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems]
-    throw err
-  }
-  return []
-}
+const problems = (fn: () => unknown): string[] => configProblems(fn)
 
 t.test('per-destination settings are read and override the env defaults field by field', async t => {
   const config = load(`timeoutMs: 2500

@@ -1,21 +1,13 @@
 import t from 'tap'
+import { configProblems } from '../helpers/config-problems.js'
 import { loadConfig } from '../../src/config/load-config.js'
-import { ConfigError } from '../../src/errors.js'
 
 type Env = Record<string, string | undefined>
 const BASE: Env = { ZOOM_WEBHOOK_SECRET_TOKEN: 'zoom-secret', RECALL_ZOOM_OAUTH_APP_ID: 'app-1', REDIS_URL: 'redis://127.0.0.1:6379' }
 
 const tracing = (env: Env): ReturnType<typeof loadConfig>['tracing'] => loadConfig({ ...BASE, ...env }).tracing
 
-function problemsOf (env: Env): string[] {
-  try {
-    loadConfig({ ...BASE, ...env })
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems]
-    throw err
-  }
-  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`)
-}
+const problemsOf = (env: Env): string[] => configProblems(() => loadConfig({ ...BASE, ...env }), { mustFail: true })
 
 t.test('off unless an OTLP endpoint is set', async t => {
   t.equal(tracing({}), undefined, 'no endpoint: off')

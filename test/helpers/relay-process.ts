@@ -21,6 +21,24 @@ export interface RelayProcess {
 }
 
 /**
+ * The environment of a relay child process: only what it needs to run (secret,
+ * Recall app, Redis, loopback ports), then `env`; nothing of the caller's that
+ * would configure the relay.
+ */
+export function relayProcessEnv (opts: { redisUrl: string, recallBaseUrl: string, port: number, metricsPort: number, env?: Record<string, string> }): NodeJS.ProcessEnv {
+  return cleanEnv({
+    ZOOM_WEBHOOK_SECRET_TOKEN: SECRET,
+    RECALL_ZOOM_OAUTH_APP_ID: RECALL_APP_ID,
+    RECALL_BASE_URL: opts.recallBaseUrl,
+    REDIS_URL: opts.redisUrl,
+    HOST: '127.0.0.1',
+    PORT: String(opts.port),
+    METRICS_PORT: String(opts.metricsPort),
+    ...opts.env
+  })
+}
+
+/**
  * The relay as its own process (`zoom-relay <role>` from the sources), as in
  * production: for tests that kill processes or measure their memory.
  * `nodeArgs` go to node before the entry point (e.g. another `--import`).
@@ -30,17 +48,7 @@ export async function startRelayProcess (role: Role, opts: { redisUrl: string, r
   const metricsPort = await freePort()
   const child = spawn(process.execPath, ['--import', 'tsx', ...(opts.nodeArgs ?? []), 'src/cli/main.ts', role], {
     cwd: ROOT,
-    env: cleanEnv({
-      ZOOM_WEBHOOK_SECRET_TOKEN: SECRET,
-      RECALL_ZOOM_OAUTH_APP_ID: RECALL_APP_ID,
-      RECALL_BASE_URL: opts.recallBaseUrl,
-      REDIS_URL: opts.redisUrl,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      METRICS_PORT: String(metricsPort),
-      LOG_LEVEL: 'warn',
-      ...opts.env
-    }),
+    env: relayProcessEnv({ ...opts, port, metricsPort, env: { LOG_LEVEL: 'warn', ...opts.env } }),
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const chunks: string[] = []
