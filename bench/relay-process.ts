@@ -2,9 +2,8 @@ import { spawn } from 'node:child_process'
 import { closeSync, openSync, readFileSync } from 'node:fs'
 import type { Role } from '../src/config/config.js'
 import { ROOT } from '../test/helpers/cli.js'
-import { eventually } from '../test/helpers/queue.js'
 import { freePort } from '../test/helpers/redis-server.js'
-import { relayProcessEnv } from '../test/helpers/relay-process.js'
+import { relayProcessEnv, relayUp } from '../test/helpers/relay-process.js'
 
 /** A relay process of the bench: compiled, as users run it. */
 export interface BenchRelay {
@@ -46,12 +45,7 @@ export async function startCompiledRelay (role: Role, opts: CompiledRelayOptions
   let ended = false
   void exited.then(() => { ended = true })
   const metricsUrl = `http://127.0.0.1:${metricsPort}`
-  await eventually(async () => {
-    if (ended) throw new Error(`relay ${role} exited during start-up:\n${readFileSync(opts.logFile, 'utf8').slice(-4000)}`)
-    try {
-      return (await fetch(`${metricsUrl}/healthz`)).ok
-    } catch { return false }
-  }, 60_000, `relay ${role} up`)
+  await relayUp(role, metricsUrl, () => ended, () => readFileSync(opts.logFile, 'utf8').slice(-4000))
   return {
     role,
     url: `http://127.0.0.1:${port}`,

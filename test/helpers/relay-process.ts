@@ -62,12 +62,7 @@ export async function startRelayProcess (role: Role, opts: { redisUrl: string, r
   }
   let ended = false
   void exited.then(() => { ended = true })
-  await eventually(async () => {
-    if (ended) throw new Error(`relay ${role} exited during start-up:\n${chunks.join('')}`)
-    try {
-      return (await fetch(`${metricsUrl}/healthz`)).ok
-    } catch { return false }
-  }, 60_000, `relay ${role} up`)
+  await relayUp(role, metricsUrl, () => ended, () => chunks.join(''))
   return {
     role,
     url: `http://127.0.0.1:${port}`,
@@ -84,6 +79,16 @@ export async function startRelayProcess (role: Role, opts: { redisUrl: string, r
       clearTimeout(timer)
     }
   }
+}
+
+/** Waits until a relay child answers `/healthz`; fails with its output if it ends first. */
+export async function relayUp (role: Role, metricsUrl: string, ended: () => boolean, output: () => string): Promise<void> {
+  await eventually(async () => {
+    if (ended()) throw new Error(`relay ${role} exited during start-up:\n${output()}`)
+    try {
+      return (await fetch(`${metricsUrl}/healthz`)).ok
+    } catch { return false }
+  }, 60_000, `relay ${role} up`)
 }
 
 /** Resident memory of a relay process, from its own `/metrics`. */
