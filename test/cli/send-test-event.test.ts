@@ -93,12 +93,19 @@ t.test('--follow waits until the destination has the event', async t => {
 })
 
 t.test('--follow reports a retried delivery, then a rejected one as a dead letter (exit 1)', async t => {
-  let calls = 0
-  sink.behave(() => ++calls === 1 ? { status: 503 } : { status: 200 })
+  const before = sink.received.length
+  // 503 to this sample's first arrival only: anything else still reaching the sink (from earlier subtests) gets 200.
+  let refused = false
+  sink.behave(req => {
+    if (refused || !req.body.toString('utf8').startsWith('{"event":"meeting.started"')) return { status: 200 }
+    refused = true
+    return { status: 503 }
+  })
   t.teardown(() => { sink.behave(() => ({ status: 200 })) })
   const retried = await inProcess(['--event', 'meeting.started', '--follow', '--json'])
   t.equal(retried.status, 0, retried.stdout)
-  t.match(report(retried.stdout).deliveries, [{ destination: 'recall', entryId: /^\d+-\d+$/, progress: { state: 'delivered', attempts: 2 } }], 'delivered by the retry job')
+  const arrivals = sink.received.slice(before).map(r => /"event":"([^"]+)"/.exec(r.body.toString('utf8'))?.[1]).join(', ')
+  t.match(report(retried.stdout).deliveries, [{ destination: 'recall', entryId: /^\d+-\d+$/, progress: { state: 'delivered', attempts: 2 } }], `delivered by the retry job (sink got: ${arrivals})`)
 
   sink.behave(() => ({ status: 400, body: 'no such app' }))
   const rejected = await inProcess(['--event', 'meeting.ended', '--follow'])
