@@ -138,6 +138,8 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
 
   const checkReadiness = async (): Promise<ReadinessReport> => {
     const checks: Record<string, string> = { redis: await probeRedis(probe, PROBE_TIMEOUT_MS) }
+    // Webhooks are stored through their own connection: ready only once that one is back too (each reconnects on its own).
+    if (checks.redis === 'ok' && producerConnection.status !== 'ready') checks.redis = `the webhook connection to Redis is ${producerConnection.status}`
     if (workers !== undefined) {
       const running = [workers, streams, intake, cleanups].every(part => part?.isRunning() ?? true)
       checks.workers = running ? 'ok' : 'not running'

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { request } from 'undici'
+import { eventStreamKey } from '../../src/queue/stream-keys.js'
 import { eventually, metricValue } from '../helpers/queue.js'
 import { startTestRedis } from '../helpers/redis-server.js'
 import { SECRET, startTestRelay } from '../helpers/relay.js'
@@ -32,7 +33,12 @@ t.test('Redis killed: 503 (never 2xx), readiness red, then recovery without a re
   sink.behave(() => ({ status: 503 }))
   const acked = meetingCreated(2)
   t.equal((await send(relay.webhookUrl(), acked)).status, 200, 'acked while Redis was up')
-  await new Promise(resolve => setTimeout(resolve, 1100)) // appendfsync everysec
+  // Its first attempt fails and hands it over to the retry queue; one fsync later (appendfsync everysec) the AOF
+  // has all of that, so the test does not depend on how fast a loaded machine gets there.
+  await eventually(() => sink.received.some(r => r.sha256 === sha256(acked)), 10_000, 'first attempt made')
+  const client = redis.client()
+  await eventually(async () => (await client.xlen(eventStreamKey('zoom-relay', { name: 'default' }, { name: 'recall' }))) === 0, 10_000, 'handed over to the retry queue')
+  await new Promise(resolve => setTimeout(resolve, 1100))
   await redis.kill('SIGKILL')
 
   for (let i = 0; i < 3; i++) {
