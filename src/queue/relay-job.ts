@@ -30,6 +30,10 @@ export interface RelayJobData {
   receivedAt: number
   /** The stored event's `traceparent` (stored-event.ts): retries join the event's trace. @defaultValue unset */
   traceparent?: string
+  /** The event's id in its app's history (src/history/history-keys.ts); absent on jobs stored before the history existed. */
+  eventId?: string
+  /** Set on a job an operator asked for (`zoom-relay events replay`): its attempts are logged as a replay's. @defaultValue unset */
+  replay?: true
   /** Attempts made before the event became this job (from its stream). @defaultValue 0 */
   priorAttempts?: number
   /**
