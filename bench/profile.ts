@@ -23,7 +23,8 @@ mkdirSync(dir, { recursive: true })
 const before = new Set(readdirSync(dir))
 const redis = await startTestRedis({ aof: true })
 const sink = await startChild('bench/sink-server.ts')
-const relayEnv = { DELIVERY_CONCURRENCY: '64', LOG_LEVEL: 'warn' }
+// The relay's defaults (log level included), as users run it and as the bench measures it.
+const relayEnv = { DELIVERY_CONCURRENCY: '64' }
 const metricsPort = await freePort()
 const port = await freePort()
 const spawnProfiled = (): ReturnType<typeof spawn> => spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--import', 'tsx', 'src/cli/main.ts', role], {

@@ -7,14 +7,21 @@ import { SECRET, startTestRelay } from '../helpers/relay.js'
 import { sha256, startSink } from '../helpers/sink.js'
 import { meetingCreated, zoomHeaders } from '../helpers/zoom.js'
 
-/** Sends one event until it gets a 2xx (as Zoom re-sends); resolves with whether it was acked before `deadline`. */
-async function sendUntilAcked (url: string, body: string, deadline: number): Promise<boolean> {
+/**
+ * Sends one event until it gets a 2xx (as Zoom re-sends); resolves with whether it was acked before `deadline`.
+ * `last` gets the last answer (status or error), which a failed test prints.
+ */
+async function sendUntilAcked (url: string, body: string, deadline: number, last?: Map<string, string>): Promise<boolean> {
   while (Date.now() < deadline) {
     try {
-      const res = await request(url, { method: 'POST', headers: zoomHeaders(SECRET, body), body })
-      await res.body.dump()
+      // Bounded: one stalled request must not use up the whole deadline.
+      const res = await request(url, { method: 'POST', headers: zoomHeaders(SECRET, body), body, headersTimeout: 5000, bodyTimeout: 5000 })
+      const answer = await res.body.text()
       if (res.statusCode === 200) return true
-    } catch {}
+      last?.set(body, `${res.statusCode} ${answer.slice(0, 200)}`)
+    } catch (err) {
+      last?.set(body, (err as Error).message)
+    }
     await sleep(100)
   }
   return false
@@ -60,13 +67,15 @@ t.test('Redis Sentinel: the master is killed mid-traffic, Sentinel promotes the 
   t.teardown(async () => { await relay.close(); await sink.close(); await sentinel.stop() })
   t.match(relay.redisUrl, /^sentinel mymaster via /)
 
-  const deadline = Date.now() + 50_000
+  // Generous: a failover plus the old master's resync can take tens of seconds on a loaded CI machine.
+  const deadline = Date.now() + 100_000
   const ackedBodies: string[] = []
+  const lastAnswers = new Map<string, string>()
   let next = 0
   const sendSome = async (count: number): Promise<void> => {
     await Promise.all(Array.from({ length: count }, async () => {
       const body = meetingCreated(next++)
-      if (await sendUntilAcked(relay.webhookUrl(), body, deadline)) ackedBodies.push(body)
+      if (await sendUntilAcked(relay.webhookUrl(), body, deadline, lastAnswers)) ackedBodies.push(body)
     }))
   }
   await sendSome(30)
@@ -80,6 +89,10 @@ t.test('Redis Sentinel: the master is killed mid-traffic, Sentinel promotes the 
   sentinel.restartAsReplica(sentinel.master, sentinel.replica)
   await traffic
   await sendSome(20)
+  if (ackedBodies.length !== 100) {
+    const unacked = [...lastAnswers].filter(([body]) => !ackedBodies.includes(body)).map(([, answer]) => answer)
+    t.comment(`not acked: ${JSON.stringify(unacked)}; Sentinel's master ${String(sentinel.currentMaster())}`)
+  }
   t.equal(ackedBodies.length, 100, 'every event was eventually acked (503s while the master was gone were re-sent)')
   await eventually(() => ackedBodies.every(b => sink.received.some(r => r.sha256 === sha256(b))), 30_000, 'every acked event delivered')
   t.pass('nothing acked was lost across the failover')
