@@ -3,9 +3,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { chromium } from 'playwright-core'
 import t from 'tap'
-import { RelayQueues } from '../../src/queue/relay-queues.js'
-import { loadConfig } from '../../src/config/load-config.js'
-import { historyAppsFile, SALES_SECRET, writeHistoryEvent, writeScenario, zoomEvent } from '../helpers/history-fixtures.js'
+import { historyAppsFile, openHistory, SALES_SECRET, writeHistoryEvent, writeScenario, zoomEvent } from '../helpers/history-fixtures.js'
 import { eventually } from '../helpers/queue.js'
 import { startTestRedis } from '../helpers/redis-server.js'
 import { startTestRelay } from '../helpers/relay.js'
@@ -20,11 +18,11 @@ t.test('the Events page in a real browser: filter, an event\'s attempts, replay 
   const redis = await startTestRedis()
   const crm = await startSink()
   const warehouse = await startSink()
-  const env = { CONFIG_FILE: historyAppsFile(t, { crm: crm.url, warehouse: warehouse.url }) }
-  const relay = await startTestRelay({ redisUrl: redis.url, recallBaseUrl: 'http://127.0.0.1:9', env: { ...env, ADMIN_TOKEN, ADMIN_PORT: '0' } })
-  const queues = new RelayQueues(loadConfig({ ...env, REDIS_URL: redis.url }), redis.client())
+  const configFile = historyAppsFile(t, { crm: crm.url, warehouse: warehouse.url })
+  const relay = await startTestRelay({ redisUrl: redis.url, recallBaseUrl: 'http://127.0.0.1:9', env: { CONFIG_FILE: configFile, ADMIN_TOKEN, ADMIN_PORT: '0' } })
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] })
-  t.teardown(async () => { await browser.close(); await relay.close(); await queues.close(); await crm.close(); await warehouse.close(); await redis.stop() })
+  t.teardown(async () => { await browser.close(); await relay.close(); await crm.close(); await warehouse.close(); await redis.stop() })
+  const { queues } = openHistory(t, redis, configFile)
   const admin = relay.adminUrl ?? ''
   const base = Date.now() - 60_000
   const events = await writeScenario(redis.client(), base)

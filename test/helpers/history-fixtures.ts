@@ -1,10 +1,15 @@
 import type { Redis } from 'ioredis'
 import type { Test } from 'tap'
+import type { Config } from '../../src/config/config.js'
+import { loadConfig } from '../../src/config/load-config.js'
+import { EventHistory } from '../../src/history/event-history.js'
+import { RelayQueues } from '../../src/queue/relay-queues.js'
 import { publicEventId, type AttemptRecord, type DeliveryRecord, type EventIndex } from '../../src/history/delivery-record.js'
 import { attemptsField, deliveryField, eventRecordKey, historyKey, INDEX_FIELD, RECORD_BODY, RECORD_META, RECORD_UNSETTLED } from '../../src/history/history-keys.js'
 import { pickStoredHeaders } from '../../src/ingress/forwarded-headers.js'
 import { storedMeta } from '../../src/queue/stored-event.js'
 import { sealSignature } from '../../src/queue/stored-signature.js'
+import type { TestRedis } from './redis-server.js'
 import { tempFile } from './temp-file.js'
 import { zoomHeaders } from './zoom.js'
 
@@ -147,4 +152,17 @@ export async function writeScenario (redis: Redis, base: number): Promise<Record
   const written = {} as Record<ScenarioEvent, WrittenEvent>
   for (const [name, fixture] of fixtures) written[name] = await writeHistoryEvent(redis, fixture)
   return written
+}
+
+/**
+ * The event history of a test Redis as the apps of `configFile` (by default
+ * `historyAppsFile`'s) configure it, with the retry queues replays go to;
+ * closed when `t` ends (before the Redis is stopped: register this after it).
+ */
+export function openHistory (t: Test, redis: TestRedis, configFile = historyAppsFile(t)): { config: Config, client: Redis, queues: RelayQueues, history: EventHistory } {
+  const client = redis.client()
+  const config = loadConfig({ CONFIG_FILE: configFile, REDIS_URL: redis.url })
+  const queues = new RelayQueues(config, client)
+  t.teardown(async () => { await queues.close() })
+  return { config, client, queues, history: new EventHistory(config, client, queues) }
 }

@@ -1,21 +1,15 @@
 import t from 'tap'
-import { loadConfig } from '../../src/config/load-config.js'
 import { EventQueryError, UnknownDestinationError, UnknownEventError } from '../../src/errors.js'
 import type { EventFilters } from '../../src/history/event-filters.js'
-import { EventHistory } from '../../src/history/event-history.js'
 import { DestinationControl } from '../../src/operations/destination-control.js'
-import { RelayQueues } from '../../src/queue/relay-queues.js'
-import { historyAppsFile, writeScenario } from '../helpers/history-fixtures.js'
+import { openHistory, writeScenario } from '../helpers/history-fixtures.js'
 import { startTestRedis } from '../helpers/redis-server.js'
 import { sha256 } from '../helpers/sink.js'
 
 t.test('event history: search by every filter, page with a cursor, paused states, one event in detail', async t => {
   const redis = await startTestRedis()
-  const client = redis.client()
-  const config = loadConfig({ CONFIG_FILE: historyAppsFile(t), REDIS_URL: redis.url })
-  const queues = new RelayQueues(config, client)
-  t.teardown(async () => { await queues.close(); await redis.stop() })
-  const history = new EventHistory(config, client, queues)
+  t.teardown(async () => { await redis.stop() })
+  const { config, client, history } = openHistory(t, redis)
   const base = Date.now() - 3_600_000
   const events = await writeScenario(client, base)
   const names = new Map(Object.entries(events).map(([name, e]) => [e.publicId, name]))

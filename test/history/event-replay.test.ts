@@ -1,15 +1,12 @@
 import { UnrecoverableError, Worker, type Queue } from 'bullmq'
 import t from 'tap'
-import { loadConfig } from '../../src/config/load-config.js'
 import { EventQueryError, ReplayRefusedError, UnknownEventError } from '../../src/errors.js'
 import type { DeliveryRecord } from '../../src/history/delivery-record.js'
-import { EventHistory } from '../../src/history/event-history.js'
 import { REPLAY_MAX_EVENTS } from '../../src/history/event-replay.js'
 import { deliveryField, eventRecordKey, RECORD_UNSETTLED } from '../../src/history/history-keys.js'
 import { decodeBody, type RelayJobData } from '../../src/queue/relay-job.js'
-import { RelayQueues } from '../../src/queue/relay-queues.js'
 import { sealSignature } from '../../src/queue/stored-signature.js'
-import { historyAppsFile, SUPPORT_SECRET, writeHistoryEvent, writeScenario, zoomEvent, type WrittenEvent } from '../helpers/history-fixtures.js'
+import { historyAppsFile, openHistory, SUPPORT_SECRET, writeHistoryEvent, writeScenario, zoomEvent, type WrittenEvent } from '../helpers/history-fixtures.js'
 import { eventually } from '../helpers/queue.js'
 import { startTestRedis } from '../helpers/redis-server.js'
 import { startTestRelay } from '../helpers/relay.js'
@@ -20,11 +17,8 @@ const idOf = (event: WrittenEvent): string => event.publicId.split('/')[1] as st
 
 t.test('replay: a job on the one destination\'s retry queue with the original bytes, counted in the record; dry run; refusals', async t => {
   const redis = await startTestRedis()
-  const client = redis.client()
-  const config = loadConfig({ CONFIG_FILE: historyAppsFile(t), REDIS_URL: redis.url })
-  const queues = new RelayQueues(config, client)
-  t.teardown(async () => { await queues.close(); await redis.stop() })
-  const history = new EventHistory(config, client, queues)
+  t.teardown(async () => { await redis.stop() })
+  const { config, client, queues, history } = openHistory(t, redis)
   const events = await writeScenario(client, Date.now() - 60_000)
   const queueOf = (destination: string): Queue<RelayJobData> => queues.all().find(q => q.destination.name === destination)?.queue as Queue<RelayJobData>
   const warehouse = queueOf('warehouse')
@@ -123,14 +117,11 @@ t.test('a replay reaches only its destination, byte for byte with Zoom\'s signat
   const redis = await startTestRedis()
   const crmSink = await startSink()
   const warehouseSink = await startSink()
-  const env = { CONFIG_FILE: historyAppsFile(t, { crm: crmSink.url, warehouse: warehouseSink.url }) }
-  const relay = await startTestRelay({ redisUrl: redis.url, recallBaseUrl: 'http://127.0.0.1:9', env })
-  const client = redis.client()
-  const config = loadConfig({ ...env, REDIS_URL: redis.url })
-  const queues = new RelayQueues(config, client)
-  t.teardown(async () => { await relay.close(); await queues.close(); await crmSink.close(); await warehouseSink.close(); await redis.stop() })
+  const configFile = historyAppsFile(t, { crm: crmSink.url, warehouse: warehouseSink.url })
+  const relay = await startTestRelay({ redisUrl: redis.url, recallBaseUrl: 'http://127.0.0.1:9', env: { CONFIG_FILE: configFile } })
+  t.teardown(async () => { await relay.close(); await crmSink.close(); await warehouseSink.close(); await redis.stop() })
+  const { client, queues, history } = openHistory(t, redis, configFile)
   const events = await writeScenario(client, Date.now() - 60_000)
-  const history = new EventHistory(config, client, queues)
 
   const { events: [replayed] } = await history.replay({ ids: [events.s1.publicId] }, 'warehouse')
   await warehouseSink.waitFor(1)
