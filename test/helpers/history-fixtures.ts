@@ -32,6 +32,8 @@ export interface HistoryFixture {
   bodyKept?: boolean
   /** Signs it as Zoom would with this Secret Token. */
   secret: string
+  /** The relay's own trace context, as a tracing web role stores it. @defaultValue none */
+  traceparent?: string
   /** @defaultValue `zoom-relay` */
   prefix?: string
 }
@@ -63,7 +65,7 @@ export async function writeHistoryEvent (redis: Redis, fixture: HistoryFixture):
   const headers = zoomHeaders(fixture.secret, body)
   const deliveries = Object.entries(fixture.deliveries ?? {})
   const index = indexOf(body, deliveries.map(([name]) => name), fixture.filtered ?? [])
-  const meta = storedMeta({ body, headers: pickStoredHeaders(headers), signatureSha256: sealSignature(headers['x-zm-signature'] as string), event: index.e })
+  const meta = storedMeta({ body, headers: pickStoredHeaders(headers), signatureSha256: sealSignature(headers['x-zm-signature'] as string), event: index.e, traceparent: fixture.traceparent })
   const fields: Record<string, string | Buffer> = {
     [RECORD_META]: meta,
     [RECORD_UNSETTLED]: String(deliveries.filter(([, d]) => d.record.s === 'pending' || d.record.s === 'retrying').length)
@@ -110,6 +112,9 @@ export function zoomEvent (event: string, account: string, meeting?: { id: numbe
 
 const at = (ms: number): DeliveryRecord => ({ s: 'delivered', n: 1, c: 200, f: ms, l: ms, t: ms })
 
+/** The trace context stored with the scenario's s1. */
+export const SCENARIO_TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+
 /** The events of `writeScenario`, by name. */
 export type ScenarioEvent = 's1' | 'p1' | 's2' | 's3' | 'p2' | 's4' | 's5' | 's6'
 
@@ -123,8 +128,9 @@ export async function writeScenario (redis: Redis, base: number): Promise<Record
   const sales = { app: 'sales', secret: SALES_SECRET }
   const support = { app: 'support', secret: SUPPORT_SECRET }
   const fixtures: Array<[ScenarioEvent, HistoryFixture]> = [
-    ['s1', { ...sales, id: id(0), body: zoomEvent('meeting.created', 'A1', { id: 111, uuid: 'u111==' }), deliveries: { crm: { record: at(base) }, warehouse: { record: at(base) } } }],
-    ['p1', { ...support, id: id(500), body: zoomEvent('meeting.created', 'B1', { id: 444 }), deliveries: { desk: { record: at(base + 500) } } }],
+    ['s1', { ...sales, id: id(0), body: zoomEvent('meeting.created', 'A1', { id: 111, uuid: 'u111==' }), traceparent: SCENARIO_TRACEPARENT, deliveries: { crm: { record: at(base) }, warehouse: { record: at(base) } } }],
+    // Delivered, then replayed and delivered again.
+    ['p1', { ...support, id: id(500), body: zoomEvent('meeting.created', 'B1', { id: 444 }), deliveries: { desk: { record: { ...at(base + 500), n: 2, r: 1, l: base + 900, t: base + 900 }, attempts: [{ at: base + 500, c: 200, ms: 5 }, { at: base + 900, c: 200, ms: 6, r: 1 }] } } }],
     ['s2', {
       ...sales,
       id: id(1000),

@@ -2,7 +2,7 @@ import t from 'tap'
 import { EventQueryError, UnknownDestinationError, UnknownEventError } from '../../src/errors.js'
 import type { EventFilters } from '../../src/history/event-filters.js'
 import { DestinationControl } from '../../src/operations/destination-control.js'
-import { openHistory, writeScenario } from '../helpers/history-fixtures.js'
+import { openHistory, SCENARIO_TRACEPARENT, writeScenario } from '../helpers/history-fixtures.js'
 import { startTestRedis } from '../helpers/redis-server.js'
 import { sha256 } from '../helpers/sink.js'
 
@@ -128,6 +128,8 @@ t.test('event history: search by every filter, page with a cursor, paused states
   }, 'the stored headers, without x-zm-signature')
   t.notOk(JSON.stringify(s4).includes(events.s4.headers['x-zm-signature'] ?? '-'), 'the signature appears nowhere')
   t.same((await history.get(events.s5.publicId)).body, { kept: false, note: 'body no longer kept' }, 'a body retention removed')
+  t.equal((await history.get(events.s1.publicId)).traceparent, SCENARIO_TRACEPARENT, 'the relay\'s trace context')
+  t.match((await history.get(events.p1.publicId)).destinations, [{ destination: 'desk', state: 'delivered', attempts: 2, replays: 1, attemptLog: [{ status: 200, replay: false }, { status: 200, replay: true }] }], 'a replay\'s attempt is marked as one')
 
   for (const [id, error] of [['sales/1-0', UnknownEventError], ['ghost/1-0', UnknownEventError], ['nope', EventQueryError], ['sales/abc', EventQueryError]] as const) {
     await t.rejects(history.get(id), error, `get ${id}: ${error.name}`)

@@ -6,7 +6,7 @@ import { REPLAY_MAX_EVENTS } from '../../src/history/event-replay.js'
 import { deliveryField, eventRecordKey, RECORD_UNSETTLED } from '../../src/history/history-keys.js'
 import { decodeBody, type RelayJobData } from '../../src/queue/relay-job.js'
 import { sealSignature } from '../../src/queue/stored-signature.js'
-import { historyAppsFile, openHistory, SUPPORT_SECRET, writeHistoryEvent, writeScenario, zoomEvent, type WrittenEvent } from '../helpers/history-fixtures.js'
+import { historyAppsFile, openHistory, SCENARIO_TRACEPARENT, SUPPORT_SECRET, writeHistoryEvent, writeScenario, zoomEvent, type WrittenEvent } from '../helpers/history-fixtures.js'
 import { eventually } from '../helpers/queue.js'
 import { startTestRedis } from '../helpers/redis-server.js'
 import { startTestRelay } from '../helpers/relay.js'
@@ -51,7 +51,7 @@ t.test('replay: a job on the one destination\'s retry queue with the original by
   const job = await warehouse.getJob(jobId)
   const data = job?.data as RelayJobData
   t.equal(sha256(decodeBody(data)), sha256(events.s1.body), 'the job holds the original bytes')
-  t.match(data, { eventId: idOf(events.s1), replay: true, event: 'meeting.created', receivedAt: Number(idOf(events.s1).split('-')[0]), signatureSha256: sealSignature(events.s1.headers['x-zm-signature'] ?? '') })
+  t.match(data, { eventId: idOf(events.s1), replay: true, traceparent: SCENARIO_TRACEPARENT, event: 'meeting.created', receivedAt: Number(idOf(events.s1).split('-')[0]), signatureSha256: sealSignature(events.s1.headers['x-zm-signature'] ?? '') })
   t.same(data.headers, { 'x-zm-request-timestamp': events.s1.headers['x-zm-request-timestamp'], 'content-type': events.s1.headers['content-type'], 'user-agent': events.s1.headers['user-agent'] }, 'Zoom\'s headers as stored')
   t.equal(job?.opts.attempts, config.retry.attempts, 'the destination\'s retry schedule')
   t.equal(await jobCount(crm), 0, 'nothing for the other destination')
