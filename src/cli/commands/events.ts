@@ -12,6 +12,8 @@ import type { ConfigLoader } from './command.js'
 import { FILTER_OPTIONS, FILTER_USAGE, readFilters } from './filter-options.js'
 import { openRelayQueues } from './relay-connection.js'
 
+const MAX = REPLAY_MAX_EVENTS.toLocaleString('en-US')
+
 export const EVENTS_USAGE = `Usage: zoom-relay events <list|show|replay> [options]
 
 Every accepted event (kept for EVENT_RETENTION_SECONDS), with each destination's state:
@@ -21,7 +23,7 @@ pending, retrying, delivered, dead, filtered (its events filter excludes it), pa
   show <id>                               one event: headers, body size and SHA-256, each destination's record
                                           and every attempt
   replay <id>... --destination NAME       send again to that one destination: the original bytes, Zoom's headers
-  replay [filters] --destination NAME     every event the filters match (at most ${REPLAY_MAX_EVENTS} per replay)
+  replay [filters] --destination NAME     every event the filters match (at most ${MAX} per replay)
 
 Filters (all given must match):
 ${FILTER_USAGE}
@@ -31,7 +33,8 @@ ${FILTER_USAGE}
   --cursor C             (list) the next page, as the previous page printed it (same filters)
 
 Options:
-  --destination NAME     (replay) where to send: a destination of the event's app, even one added since (a backfill)
+  --destination NAME     (list) a filter; (replay) where to send: a destination of the event's app, even one added
+                         since the event (a backfill)
   --dry-run              (replay) show what would be sent, send nothing
   --force                (replay) send even events the destination's events filter excludes
   --json                 JSON instead of a table
@@ -39,7 +42,7 @@ Options:
 
 Ids read <app>/<ms>-<seq>, as list prints them. A replay is checked as a whole and refused with nothing sent
 when an event is unknown, its body is no longer kept, the destination is not one of its app's, the destination's
-filter excludes it (without --force), or a filter selects more than ${REPLAY_MAX_EVENTS} events (narrow it with --since/--until).
+filter excludes it (without --force), or a filter selects more than ${MAX} events (narrow it with --since/--until).
 A replay is a new delivery through the destination's retry queue; it is allowed for delivered events too and
 counted in the event's record.
 
