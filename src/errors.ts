@@ -151,3 +151,33 @@ export class UnknownDestinationError extends RelayError {
     super('ZR_UNKNOWN_DESTINATION', message, 404)
   }
 }
+
+/** 400: an event search or replay with a filter, cursor or id that cannot be read. */
+export class EventQueryError extends RelayError {
+  constructor (message: string) {
+    super('ZR_EVENTS_BAD_QUERY', message, 400)
+  }
+}
+
+/** 404: no event of this id in the history (never accepted, or past its retention). */
+export class UnknownEventError extends RelayError {
+  constructor (publicId: string) {
+    super('ZR_EVENT_UNKNOWN', `No event "${publicId}" in the history: never accepted, or no longer kept (EVENT_RETENTION_*).`, 404)
+  }
+}
+
+/**
+ * A replay the history refuses: nothing was sent. `reason` says which rule:
+ * - `body_gone` (410): the event's body is no longer kept (its metadata outlived it);
+ * - `wrong_destination` (400): the destination is not one of the event's app;
+ * - `filtered` (409): the destination's `events` filter excludes the event (`force` sends it anyway);
+ * - `too_many` (400): a filter matches more events than one replay takes (REPLAY_MAX_EVENTS).
+ */
+export class ReplayRefusedError extends RelayError {
+  readonly reason: 'body_gone' | 'wrong_destination' | 'filtered' | 'too_many'
+
+  constructor (reason: ReplayRefusedError['reason'], message: string) {
+    super(`ZR_REPLAY_${reason.toUpperCase()}`, message, { body_gone: 410, wrong_destination: 400, filtered: 409, too_many: 400 }[reason])
+    this.reason = reason
+  }
+}

@@ -7,16 +7,18 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { RedisClient } from '../queue/redis-connection.js'
 import type { Logger } from 'pino'
 import type { Config } from '../config/config.js'
-import { RelayError } from '../errors.js'
 import { errorReply } from '../ingress/error-reply.js'
 import { perClientRateLimit } from '../ingress/rate-limit.js'
 import { trustedProxies } from '../ingress/trusted-proxies.js'
 import { escapeHtml } from '../oauth/oauth-page.js'
-import { DeadLetters, type DeadLetterFilters } from '../operations/dead-letters.js'
+import { DeadLetters } from '../operations/dead-letters.js'
 import { relayStatus } from '../operations/relay-status.js'
 import { DestinationControl } from '../operations/destination-control.js'
+import { EventHistory } from '../history/event-history.js'
 import type { RelayQueues } from '../queue/relay-queues.js'
 import { AdminSessions } from './admin-sessions.js'
+import { EVENTS_PAGE, registerEventRoutes } from './event-routes.js'
+import { deadLetterFiltersFrom } from './filter-input.js'
 import { isAllowedQueueUiAction } from './queue-ui-actions.js'
 import { redactSecrets } from './redact.js'
 import { cameOverHttps, isSameOrigin } from './request-origin.js'
@@ -100,7 +102,7 @@ export async function buildAdminServer ({ config, adminToken, queues, redis, log
     if (request.adminSession !== undefined) await sessions.revoke(request.adminSession)
     return await reply.header('set-cookie', sessionCookie('', 0, cameOverHttps(request))).redirect('/login')
   })
-  // Only the login form posts a form; the API refuses it before parsing (415 above).
+  // Only the login form and the Events page's replay form post a form; the API refuses one before parsing (415 above).
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)))
   })
@@ -119,17 +121,20 @@ export async function buildAdminServer ({ config, adminToken, queues, redis, log
     const [row] = action === 'pause' ? await destinations.pause(selector) : await destinations.resume(selector)
     return row
   })
-  app.get<{ Querystring: Record<string, string> }>('/api/dead-letters', async request => await deadLetters.list(filtersFrom(request.query)))
+  app.get<{ Querystring: Record<string, string> }>('/api/dead-letters', async request => await deadLetters.list(deadLetterFiltersFrom(request.query)))
   app.post<{ Body: Record<string, unknown> | undefined }>('/api/dead-letters/replay', async request => {
-    const filters = filtersFrom(request.body ?? {})
+    const filters = deadLetterFiltersFrom(request.body ?? {})
     const dryRun = request.body?.dryRun === true
     const replayed = await deadLetters.replay(filters, { dryRun, all: request.body?.all === true })
     return { dryRun, replayed: replayed.length, jobs: replayed }
   })
   app.post<{ Body: Record<string, unknown> | undefined }>('/api/dead-letters/purge', async request => {
-    const purged = await deadLetters.purge(filtersFrom(request.body ?? {}), { all: request.body?.all === true })
+    const purged = await deadLetters.purge(deadLetterFiltersFrom(request.body ?? {}), { all: request.body?.all === true })
     return { purged: purged.length }
   })
+
+  // The event history: /api/events… and the Events page (/events).
+  await registerEventRoutes(app, new EventHistory(config, redis, queues), config)
 
   // bull-board, with every job's data shown through the redactor.
   const ui = new FastifyAdapter()
@@ -138,7 +143,7 @@ export async function buildAdminServer ({ config, adminToken, queues, redis, log
     adapter.setFormatter('data', redactSecrets)
     return adapter
   })
-  createBullBoard({ queues: adapters, serverAdapter: ui, options: { uiConfig: { boardTitle: 'zoom-webhook-relay' } } })
+  createBullBoard({ queues: adapters, serverAdapter: ui, options: { uiConfig: { boardTitle: 'zoom-webhook-relay', miscLinks: [{ text: 'Events', url: EVENTS_PAGE }] } } })
   ui.setBasePath(UI_PATH)
   await app.register(ui.registerPlugin(), { prefix: UI_PATH })
   return app
@@ -157,36 +162,6 @@ function sessionCookie (value: string, maxAgeSeconds: number, secure: boolean): 
 
 function isJson (contentType: string | undefined): boolean {
   return (contentType ?? '').split(';')[0]?.trim().toLowerCase() === 'application/json'
-}
-
-/** Filters from a query string or a JSON body; numbers and times parsed, anything unknown ignored. */
-function filtersFrom (input: Record<string, unknown>): DeadLetterFilters {
-  const text = (key: string): string | undefined => typeof input[key] === 'string' && input[key] !== '' ? input[key] : undefined
-  const number = (key: string): number | undefined => {
-    const value = input[key]
-    const parsed = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : undefined
-    return parsed
-  }
-  const time = (key: string): number | undefined => {
-    const value = text(key)
-    if (value === undefined) return undefined
-    const at = Date.parse(value)
-    if (Number.isNaN(at)) throw new RelayError('ZR_ADMIN_BAD_FILTER', `${key} must be an ISO time, e.g. 2026-11-24T09:00:00Z.`, 400)
-    return at
-  }
-  const ids = Array.isArray(input.ids) ? input.ids.filter((id): id is string => typeof id === 'string') : undefined
-  return {
-    app: text('app'),
-    destination: text('destination'),
-    event: text('event'),
-    meeting: text('meeting'),
-    account: text('account'),
-    status: number('status'),
-    since: time('since'),
-    until: time('until'),
-    limit: number('limit'),
-    ids
-  }
 }
 
 function sameSecret (given: string, expected: string): boolean {

@@ -7,6 +7,7 @@ import { configLoader, type Command, type ConfigLoader } from './commands/comman
 import { configCheckCommand } from './commands/config-check.js'
 import { deadLettersCommand } from './commands/dead-letters.js'
 import { destinationsCommand } from './commands/destinations.js'
+import { eventsCommand } from './commands/events.js'
 import { ATTENDEE_CONNECTIONS, RECALL_CREDENTIALS, runProviderRecords } from './commands/provider-records.js'
 import { sendTestEventCommand } from './commands/send-test-event.js'
 import { statusCommand } from './commands/status.js'
@@ -16,6 +17,7 @@ const USAGE = `Usage: zoom-relay [web|worker|all]
        zoom-relay status [--json]
        zoom-relay dead-letters <list|replay|purge> [filters] [options]
        zoom-relay destinations <list|pause|resume> [--app NAME] [--destination NAME] [--json]
+       zoom-relay events <list|show|replay> [filters | <id>...] [--destination NAME] [--dry-run] [--json]
        zoom-relay send-test-event [--url URL] [--app NAME] [--event NAME | --validate] [--follow] [--json]
        zoom-relay recall credentials <list|show|delete> [options]
        zoom-relay attendee connections <list|show|delete> [options]
@@ -35,6 +37,7 @@ Operator commands (read the relay's Redis and the app names, not the Zoom secret
   status                 queues, dead letters, last delivery and last URL validation per app and destination
   dead-letters           list, replay or purge what destinations rejected or ran out of attempts
   destinations           list destinations with their state (circuit, paused); pause or resume them
+  events                 what happened to an event: search the history, show one with every attempt, replay
   send-test-event        send a signed sample webhook to a running relay; --follow waits for its delivery
 
 Support commands (need only the chosen destination and its API key; --help on each):
@@ -63,6 +66,7 @@ const COMMANDS: Record<string, Command> = {
   status: statusCommand,
   'dead-letters': deadLettersCommand,
   destinations: destinationsCommand,
+  events: eventsCommand,
   'send-test-event': sendTestEventCommand,
   'recall credentials': async (args, load, out) => await runProviderRecords(RECALL_CREDENTIALS, args, load, out),
   'attendee connections': async (args, load, out) => await runProviderRecords(ATTENDEE_CONNECTIONS, args, load, out)

@@ -4,6 +4,7 @@ import { DeadLetters, isUnfiltered, type DeadLetter, type DeadLetterFilters } fr
 import { EXIT, usageError } from '../cli-error.js'
 import { formatRows } from '../output.js'
 import type { ConfigLoader } from './command.js'
+import { FILTER_OPTIONS, FILTER_USAGE, readFilters, wholeNumber } from './filter-options.js'
 import { openRelayQueues } from './relay-connection.js'
 
 export const DEAD_LETTERS_USAGE = `Usage: zoom-relay dead-letters <list|replay|purge> [filters] [options]
@@ -17,9 +18,8 @@ Events a destination rejected, that ran out of attempts, or that expired while i
 replay and purge need a filter (or ids), or --all to mean every dead letter of every queue.
 
 Filters (all given must match):
-  --app NAME  --destination NAME  --event meeting.created  --meeting <Zoom meeting id or uuid>
-  --account <Zoom account id>  --status <last HTTP status>
-  --since, --until       received at/after, before: an ISO time (2026-11-24T09:00:00Z) or an age (30m, 6h, 2d)
+${FILTER_USAGE}
+  --status <last HTTP status>
   --limit N              at most N, newest first
 
 Options:
@@ -39,20 +39,11 @@ export async function deadLettersCommand (args: string[], load: ConfigLoader, ou
     args,
     allowPositionals: true,
     options: {
-      app: { type: 'string' },
-      destination: { type: 'string' },
-      event: { type: 'string' },
-      meeting: { type: 'string' },
-      account: { type: 'string' },
+      ...FILTER_OPTIONS,
       status: { type: 'string' },
-      since: { type: 'string' },
-      until: { type: 'string' },
-      limit: { type: 'string' },
-      json: { type: 'boolean', default: false },
       'dry-run': { type: 'boolean', default: false },
       all: { type: 'boolean', default: false },
-      yes: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false }
+      yes: { type: 'boolean', default: false }
     }
   })
   if (values.help) { out(`${DEAD_LETTERS_USAGE}\n`); return EXIT.ok }
@@ -60,15 +51,8 @@ export async function deadLettersCommand (args: string[], load: ConfigLoader, ou
   if (action !== 'list' && action !== 'replay' && action !== 'purge') throw usageError(`unknown action "${action ?? ''}"; use list, replay or purge.`)
   if (ids.length > 0 && action !== 'replay') throw usageError(`${action} takes filters, not ids.`)
   const filters: DeadLetterFilters = {
-    app: values.app,
-    destination: values.destination,
-    event: values.event,
-    meeting: values.meeting,
-    account: values.account,
+    ...readFilters(values),
     status: values.status === undefined ? undefined : wholeNumber('--status', values.status),
-    since: values.since === undefined ? undefined : pointInTime('--since', values.since),
-    until: values.until === undefined ? undefined : pointInTime('--until', values.until),
-    limit: values.limit === undefined ? undefined : wholeNumber('--limit', values.limit),
     ids: ids.length > 0 ? ids : undefined
   }
   if (action !== 'list' && !values.all && !(action === 'replay' && values['dry-run']) && isUnfiltered(filters)) {
@@ -118,20 +102,4 @@ async function confirm (question: string): Promise<boolean> {
   } finally {
     rl.close()
   }
-}
-
-function wholeNumber (flag: string, raw: string): number {
-  if (!/^\d+$/.test(raw)) throw usageError(`${flag} must be a whole number, not "${raw}".`)
-  return Number(raw)
-}
-
-const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
-
-/** An ISO time, or an age like `30m` / `6h` / `2d` before now. */
-export function pointInTime (flag: string, raw: string, now = Date.now()): number {
-  const age = /^(\d+)([smhd])$/.exec(raw)
-  if (age !== null) return now - Number(age[1]) * (UNITS[age[2] as string] ?? 0)
-  const at = Date.parse(raw)
-  if (Number.isNaN(at)) throw usageError(`${flag} must be an ISO time (2026-11-24T09:00:00Z) or an age (30m, 6h, 2d), not "${raw}".`)
-  return at
 }
