@@ -49,9 +49,9 @@ export function createRedis (endpoint: RedisEndpoint | string, use: ConnectionUs
   const target: RedisEndpoint = typeof endpoint === 'string' ? { kind: 'url', url: endpoint } : endpoint
   switch (target.kind) {
     case 'url':
-      return new Redis(redisOptions(target.url, use))
+      return reconnectWhenConnectFails(new Redis(redisOptions(target.url, use)))
     case 'sentinel':
-      return new Redis({
+      return reconnectWhenConnectFails(new Redis({
         ...behaviour(use),
         sentinels: target.sentinels,
         name: target.name,
@@ -60,7 +60,7 @@ export function createRedis (endpoint: RedisEndpoint | string, use: ConnectionUs
         username: target.auth.username,
         password: target.auth.password,
         ...(target.auth.tls ? { tls: {} } : {})
-      })
+      }))
     case 'cluster': {
       const { retryStrategy: _perNode, ...perNode } = behaviour(use)
       return new Cluster(target.nodes, {
@@ -79,7 +79,37 @@ export function createRedis (endpoint: RedisEndpoint | string, use: ConnectionUs
  */
 export function blockingDuplicate (redis: RedisClient): RedisClient {
   if (redis instanceof Cluster) return redis.duplicate(undefined, { redisOptions: { ...redis.options.redisOptions, disconnectTimeout: 100 } })
-  return redis.duplicate({ disconnectTimeout: 100 })
+  return reconnectWhenConnectFails(redis.duplicate({ disconnectTimeout: 100 }))
+}
+
+/**
+ * ioredis gives a connection up for good (status `end`, no reconnect) when a
+ * connect fails from inside instead of by a closed socket. It happens in
+ * Sentinel mode when the failover detector disconnects the connector while a
+ * reconnect is still asking the sentinels for the master (seen in the Sentinel
+ * failover test; redis/ioredis#1683 reports the symptom): the web role would
+ * then answer 503 until restarted. Such an end comes straight from
+ * `connecting`, without `close`, and without a `disconnect()`/`QUIT` of ours
+ * (ioredis' own `manuallyClosing` flag): then the connection is started again,
+ * after the delay its retry strategy gives.
+ */
+export function reconnectWhenConnectFails (redis: Redis): Redis {
+  let previous: string = redis.status
+  let attempts = 0
+  const follow = (status: string) => (): void => {
+    const before = previous
+    previous = status
+    if (status === 'ready') attempts = 0
+    // ioredis' flag for a close it was asked for; not in its typings.
+    if (status !== 'end' || before !== 'connecting' || (redis as unknown as { manuallyClosing?: boolean }).manuallyClosing === true) return
+    const delay = redis.options.retryStrategy?.(++attempts)
+    const timer = setTimeout(() => {
+      if (redis.status === 'end') redis.connect().catch(() => {})
+    }, typeof delay === 'number' ? delay : 1000)
+    timer.unref()
+  }
+  for (const status of ['connecting', 'connect', 'ready', 'close', 'reconnecting', 'end']) redis.on(status, follow(status))
+  return redis
 }
 
 /** Where a connection goes, for logs (no password). */
