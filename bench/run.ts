@@ -239,7 +239,8 @@ try {
       },
       judge: (ratio, _p99, problems) => {
         target(verdict('role all, healthy destination: ingest ratio ≥ 0.45, every acked event delivered', ratio >= 0.45 && allDelivered.unique >= allDelivered.acked,
-          `ratio ${fmt(ratio, 2)}, delivered ${allDelivered.unique} of ${allDelivered.acked} acked`, problems))
+          // wrk stops with requests in flight, uncounted; the relay may have stored them: more delivered than acked is expected.
+          `ratio ${fmt(ratio, 2)}, delivered ${allDelivered.unique} distinct events for ${allDelivered.acked} acked (more: requests wrk left in flight at its end)`, problems))
       }
     })
   }
