@@ -1,7 +1,7 @@
 import type { AppConfig, DestinationConfig, HistoryRetention } from '../config/config.js'
 import { IntegrityError } from '../errors.js'
 import type { RedisClient } from '../queue/redis-connection.js'
-import { readStoredEvent, type StoredEvent } from '../queue/stored-event.js'
+import { tryReadStoredEvent, type StoredEvent } from '../queue/stored-event.js'
 import { MAX_LOGGED_ATTEMPTS } from './delivery-record.js'
 import type { DeliveryOutcome } from './delivery-outcome.js'
 import { eventRecordKey, historyKey, RECORD_BODY, RECORD_META } from './history-keys.js'
@@ -41,12 +41,7 @@ export class EventHistory {
       const fields = new Map<string, Buffer>()
       if (body !== null) fields.set(RECORD_BODY, body)
       if (meta !== null) fields.set(RECORD_META, meta)
-      try {
-        return readStoredEvent({ id, fields })
-      } catch (err) {
-        if (err instanceof IntegrityError) return err
-        throw err
-      }
+      return tryReadStoredEvent({ id, fields })
     })
   }
 

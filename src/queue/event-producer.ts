@@ -62,8 +62,8 @@ interface AppStreams {
   keys: string[]
   cleanup: boolean
   history: string
-  /** The ingest script's ARGV after the event count and expiry: record key prefix, keep-settled flag, destination names. */
-  constants: string[]
+  /** Record keys are this and the event id. */
+  recordPrefix: string
 }
 
 interface Pending {
@@ -144,8 +144,7 @@ export class EventProducer {
     for (const app of opts.apps) {
       const keys = app.destinations.map(destination => eventStreamKey(opts.prefix, app, destination))
       if (app.deauthorization !== undefined) keys.push(cleanupStreamKey(opts.prefix, app))
-      const constants = [eventRecordKey(opts.prefix, app, ''), opts.keepSettled === false ? '0' : '1', ...app.destinations.map(d => d.name)]
-      this.streams.set(app.name, { app, keys, cleanup: app.deauthorization !== undefined, history: historyKey(opts.prefix, app), constants })
+      this.streams.set(app.name, { app, keys, cleanup: app.deauthorization !== undefined, history: historyKey(opts.prefix, app), recordPrefix: eventRecordKey(opts.prefix, app, '') })
     }
   }
 
@@ -286,8 +285,8 @@ export class EventProducer {
       keys = [...keys, buckets.current, buckets.previous]
       expireAt = buckets.expireAt
     }
-    const [recordPrefix, keepSettled, ...destinations] = app.constants
-    const args: Array<string | Buffer | number> = [destinations.length, app.cleanup ? 1 : 0, batch.length, expireAt, recordPrefix as string, keepSettled as string, ...destinations]
+    const destinations = app.app.destinations.map(d => d.name)
+    const args: Array<string | Buffer | number> = [destinations.length, app.cleanup ? 1 : 0, batch.length, expireAt, app.recordPrefix, this.opts.keepSettled === false ? 0 : 1, ...destinations]
     for (const request of batch) args.push(request.mask, request.body, request.meta, request.dedupId ?? '', request.index)
     const results = await this.redis.zrIngest(keys.length, ...keys, ...args)
     batch.forEach((request, i) => {

@@ -84,6 +84,16 @@ export function readStoredEvent (entry: StreamEntry): StoredEvent {
   return stored
 }
 
+/** As readStoredEvent, with the IntegrityError returned instead of thrown (one of a batch). */
+export function tryReadStoredEvent (entry: StreamEntry): StoredEvent | IntegrityError {
+  try {
+    return readStoredEvent(entry)
+  } catch (err) {
+    if (err instanceof IntegrityError) return err
+    throw err
+  }
+}
+
 /** The BullMQ job that carries a stored event (history id `eventId`) on when its first attempt did not deliver it. */
 export function toRelayJobData (stored: StoredEvent, eventId: string): RelayJobData {
   const data: RelayJobData = {

@@ -4,7 +4,7 @@ import { IntegrityError } from '../errors.js'
 import type { RedisClient } from '../queue/redis-connection.js'
 import type { RelayJobData } from '../queue/relay-job.js'
 import type { DestinationQueue, RelayQueues } from '../queue/relay-queues.js'
-import { toRelayJobData, type StoredEvent, type StreamEntry } from '../queue/stored-event.js'
+import { toRelayJobData, tryReadStoredEvent, type StoredEvent, type StreamEntry } from '../queue/stored-event.js'
 import { StreamConsumer, StreamConsumerSet } from '../queue/stream-consumer.js'
 import { entryTime, eventStreamKey } from '../queue/stream-keys.js'
 import { lockDurationMs, MAX_STALLED_COUNT } from '../queue/worker-group.js'
@@ -35,7 +35,7 @@ export interface StreamRelayOptions {
 interface EventRef {
   /** The stream entry's id. */
   id: string
-  /** The event's id in the app's history (empty when the entry holds none). */
+  /** The event's id in the app's history (its retry job's id). */
   eventId: string
   /** The stored event, or why it cannot be read (no record, unreadable metadata). */
   stored: StoredEvent | IntegrityError
@@ -82,16 +82,20 @@ export class StreamRelay extends StreamConsumerSet {
     }
   }
 
-  /** The events `entries` refer to, in one call. */
+  /**
+   * The events `entries` refer to, in one call. An entry stored before the
+   * history existed holds the event itself: read as it is, its stream entry
+   * id standing in for the event id (it has no record to update).
+   */
   private async load (app: AppConfig, entries: StreamEntry[]): Promise<EventRef[]> {
-    const eventIds = entries.map(entry => entry.fields.get(REF_FIELD)?.toString('latin1') ?? '')
-    const known = eventIds.filter(id => id !== '')
+    const refs = entries.map(entry => entry.fields.get(REF_FIELD)?.toString('latin1'))
+    const known = refs.filter((id): id is string => id !== undefined)
     const loaded = await this.opts.history.load(app, known)
     const byId = new Map(known.map((id, i) => [id, loaded[i] as StoredEvent | IntegrityError]))
     return entries.map((entry, i) => {
-      const eventId = eventIds[i] as string
-      const stored = byId.get(eventId) ?? new IntegrityError(`stream entry ${entry.id} refers to no event`)
-      return { id: entry.id, eventId, stored }
+      const eventId = refs[i]
+      if (eventId !== undefined) return { id: entry.id, eventId, stored: byId.get(eventId) as StoredEvent | IntegrityError }
+      return { id: entry.id, eventId: entry.id, stored: tryReadStoredEvent(entry) }
     })
   }
 
@@ -102,8 +106,8 @@ export class StreamRelay extends StreamConsumerSet {
     const { eventId, stored } = ref
     if (stored instanceof IntegrityError) {
       // Only tampering, a wipe (or a bug) loses or spoils a record: nothing can be sent or kept for replay.
-      const result = attempts.corrupt({ app, destination, id: eventId === '' ? ref.id : eventId, attempt: 1 }, stored.message)
-      return eventId === '' || result.outcome !== 'dead-letter' ? undefined : deadOutcome(eventId, result.reason, result.message)
+      const result = attempts.corrupt({ app, destination, id: eventId, attempt: 1 }, stored.message)
+      return result.outcome === 'dead-letter' ? deadOutcome(eventId, result.reason, result.message) : undefined
     }
     // Read within the gate's allowance; only a pause or an opening circuit since then refuses it,
     // and the attempt goes ahead as one of those already in flight when it happened.
