@@ -1,6 +1,8 @@
 import t, { type Test } from 'tap'
 import { request } from 'undici'
-import { toRelayJobData } from '../../src/queue/stored-event.js'
+import { pickStoredHeaders } from '../../src/ingress/forwarded-headers.js'
+import { storedMeta, toRelayJobData } from '../../src/queue/stored-event.js'
+import { sealSignature } from '../../src/queue/stored-signature.js'
 import { eventually, openQueue, readEvent, RECALL_STREAM } from '../helpers/queue.js'
 import { historyIndex, keysHolding, readRecord, type EventRecordView } from '../helpers/history.js'
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.js'
@@ -166,4 +168,21 @@ ${sinks.map((s, i) => `      - { type: http, name: d${i}, url: "${s.url}/hook"${
   t.same(filtered.deliveries.d2, { s: 'filtered', n: 0 }, 'never sent, recorded as filtered')
   t.equal(filtered.unsettled, 0, 'filtered counts as settled')
   t.equal(sinks[2]?.received.length, 1, 'the filtered destination got nothing more')
+})
+
+t.test('an entry stored before the history existed (the event in the entry) is still delivered', async t => {
+  const redis = await startTestRedis()
+  const sink = await startSink()
+  const body = meetingCreated(77)
+  const headers = zoomHeaders(SECRET, body)
+  const client = redis.client()
+  await client.xgroup('CREATE', RECALL_STREAM, 'relay', '0', 'MKSTREAM')
+  const meta = storedMeta({ body: Buffer.from(body), headers: pickStoredHeaders(headers), signatureSha256: sealSignature(headers['x-zm-signature'] ?? ''), event: 'meeting.created' })
+  await client.xadd(RECALL_STREAM, '*', 'b', body, 'm', meta)
+  const worker = await startTestRelay({ redisUrl: redis.url, recallBaseUrl: sink.url, role: 'worker' })
+  t.teardown(async () => { await worker.close(); await sink.close(); await redis.stop() })
+  await sink.waitFor(1)
+  t.equal(sink.received[0]?.sha256, sha256(body), 'the exact bytes')
+  await eventually(async () => await client.xlen(RECALL_STREAM) === 0, 5000, 'acknowledged')
+  t.equal(await client.exists('zoom-relay:{default}:history'), 0, 'nothing written to the history for it')
 })
