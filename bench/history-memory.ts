@@ -20,7 +20,7 @@ import { meetingCreatedBody, signedHeaders } from './bodies.js'
  * event history (used_memory before and after, divided by the events), for
  * realistic ~1 KB `meeting.created` bodies with Zoom's headers:
  * delivered with one destination, delivered with three, and waiting
- * (stored, destination down). BENCH_HISTORY_EVENTS sets the count (default 20,000).
+ * (stored, destination down); de-duplication on, as by default. BENCH_HISTORY_EVENTS sets the count (default 20,000).
  */
 const EVENTS = Number(process.env.BENCH_HISTORY_EVENTS ?? 20_000)
 const dir = mkdtempSync(join(tmpdir(), 'zr-history-memory-'))
@@ -41,7 +41,7 @@ try {
   const config = loadConfig({ CONFIG_FILE: file, REDIS_URL: redis.url })
   const connection = createRedis(redis.url, 'worker')
   const client = redis.client()
-  const producer = new EventProducer(connection, { apps: config.apps, prefix: config.redisPrefix, timeoutMs: 10_000, dedupWindowSeconds: 0 })
+  const producer = new EventProducer(connection, { apps: config.apps, prefix: config.redisPrefix, timeoutMs: 10_000, dedupWindowSeconds: 7200 })
   const history = new EventHistory({ redis: connection, prefix: config.redisPrefix, retention: config.history })
   let n = 0
   const measure = async (appName: string, deliver: boolean): Promise<{ perEvent: number, record: number, bodyBytes: number }> => {
@@ -73,7 +73,7 @@ try {
       }
     }
     const perEvent = (await usedMemory(client) - before) / EVENTS
-    const record = Number(await client.memory('USAGE', eventRecordKey(config.redisPrefix, app, sample)))
+    const record = Number(await client.memory('USAGE', eventRecordKey(config.redisPrefix, app, sample), 'SAMPLES', 0))
     return { perEvent, record, bodyBytes: bodyBytes / EVENTS }
   }
   const version = /redis_version:(\S+)/.exec(await client.info('server'))?.[1] ?? '?'

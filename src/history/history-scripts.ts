@@ -68,7 +68,7 @@ local function apply(prefix, history, dest, id, update, attempt, now, keepMs, bo
     local left = redis.call('HINCRBY', key, '${RECORD_UNSETTLED}', settled and -1 or 1)
     if left <= 0 then
       local age = now - tonumber(string.match(id, '^(%d+)'))
-      if age >= keepMs then
+      if keepMs == 0 or age >= keepMs then
         redis.call('DEL', key)
         redis.call('XDEL', history, id)
       elseif age >= bodyKeepMs then

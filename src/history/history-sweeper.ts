@@ -11,7 +11,8 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `
 
-type SweeperRedis = RedisClient & HistoryScripts & { zrSweepRelease: (lock: string, token: string) => Promise<number> }
+interface ReleaseScript { zrSweepRelease: (lock: string, token: string) => Promise<number> }
+type SweeperRedis = RedisClient & HistoryScripts & ReleaseScript
 
 export interface HistorySweeperOptions {
   config: Config
@@ -50,7 +51,7 @@ export class HistorySweeper {
 
   constructor (opts: HistorySweeperOptions) {
     this.opts = { intervalMs: 10_000, batch: 500, passMs: 1000, rescanMs: 300_000, now: Date.now, ...opts }
-    const redis = withHistoryScripts(opts.redis) as Omit<SweeperRedis, 'zrSweepRelease'> & Partial<Pick<SweeperRedis, 'zrSweepRelease'>>
+    const redis = withHistoryScripts(opts.redis) as RedisClient & HistoryScripts & Partial<ReleaseScript>
     if (redis.zrSweepRelease === undefined) redis.defineCommand('zrSweepRelease', { lua: RELEASE, numberOfKeys: 1 })
     this.redis = redis as SweeperRedis
   }

@@ -38,8 +38,8 @@ export function openStream (redisUrl: string, app = 'default', destination = 're
 export async function readEvent (client: Redis, app: string, id: string): Promise<StoredEvent> {
   const [body, meta] = await client.hmgetBuffer(eventRecordKey('zoom-relay', { name: app }, id), RECORD_BODY, RECORD_META)
   const fields = new Map<string, Buffer>()
-  if (body !== null) fields.set(RECORD_BODY, body)
-  if (meta !== null) fields.set(RECORD_META, meta)
+  if (body !== null && body !== undefined) fields.set(RECORD_BODY, body)
+  if (meta !== null && meta !== undefined) fields.set(RECORD_META, meta)
   return readStoredEvent({ id, fields })
 }
 
