@@ -1,4 +1,5 @@
 import type { RedisClient } from '../queue/redis-connection.js'
+import { defineScripts } from '../queue/redis-scripts.js'
 import { CONSUMER_GROUP } from '../queue/stream-keys.js'
 import { attemptsField, deliveryField, RECORD_BODY, RECORD_META, RECORD_UNSETTLED } from './history-keys.js'
 
@@ -195,6 +196,12 @@ end
 return { removed, bodies, more }
 `
 
+/** Gives the sweeper's lock back only to its holder. KEYS: the lock. ARGV: the holder's token. */
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`
+
 /** The history's Lua scripts on a connection (ioredis sends EVALSHA and loads a script Redis does not know). */
 export interface HistoryScripts {
   zrSettle: (stream: string, history: string, ...args: Array<string | number>) => Promise<number>
@@ -202,16 +209,16 @@ export interface HistoryScripts {
   /** ioredis defines the Buffer-replying variant of every script. */
   zrLoadBuffer: (history: string, ...args: string[]) => Promise<Array<[Buffer | null, Buffer | null]>>
   zrSweep: (history: string, cursor: string, bodyCursor: string, ...args: Array<string | number>) => Promise<[number, number, number]>
+  zrSweepRelease: (lock: string, token: string) => Promise<number>
 }
 
 /** Defines the scripts on `redis` once and returns it typed with them. */
 export function withHistoryScripts (redis: RedisClient): RedisClient & HistoryScripts {
-  const scripted = redis as RedisClient & Partial<HistoryScripts>
-  if (scripted.zrSettle === undefined) {
-    redis.defineCommand('zrSettle', { lua: SETTLE, numberOfKeys: 2 })
-    redis.defineCommand('zrRecord', { lua: RECORD, numberOfKeys: 1 })
-    redis.defineCommand('zrLoad', { lua: LOAD, numberOfKeys: 1 })
-    redis.defineCommand('zrSweep', { lua: SWEEP, numberOfKeys: 3 })
-  }
-  return scripted as RedisClient & HistoryScripts
+  return defineScripts<HistoryScripts>(redis, {
+    zrSettle: { lua: SETTLE, numberOfKeys: 2 },
+    zrRecord: { lua: RECORD, numberOfKeys: 1 },
+    zrLoad: { lua: LOAD, numberOfKeys: 1 },
+    zrSweep: { lua: SWEEP, numberOfKeys: 3 },
+    zrSweepRelease: { lua: RELEASE, numberOfKeys: 1 }
+  })
 }

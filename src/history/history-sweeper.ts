@@ -5,15 +5,6 @@ import type { RedisClient } from '../queue/redis-connection.js'
 import { bodySweepCursorKey, eventRecordKey, historyKey, sweepCursorKey, sweeperLockKey } from './history-keys.js'
 import { withHistoryScripts, type HistoryScripts } from './history-scripts.js'
 
-/** Gives the lock back only to its holder. KEYS: the lock. ARGV: the holder's token. */
-const RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`
-
-interface ReleaseScript { zrSweepRelease: (lock: string, token: string) => Promise<number> }
-type SweeperRedis = RedisClient & HistoryScripts & ReleaseScript
-
 export interface HistorySweeperOptions {
   config: Config
   /** Worker connection. */
@@ -42,7 +33,7 @@ export interface HistorySweeperOptions {
  */
 export class HistorySweeper {
   private readonly opts: Required<Omit<HistorySweeperOptions, 'redis'>>
-  private readonly redis: SweeperRedis
+  private readonly redis: RedisClient & HistoryScripts
   private readonly token = randomBytes(8).toString('hex')
   private timer: NodeJS.Timeout | undefined
   private pass: Promise<void> | undefined
@@ -51,9 +42,7 @@ export class HistorySweeper {
 
   constructor (opts: HistorySweeperOptions) {
     this.opts = { intervalMs: 10_000, batch: 500, passMs: 1000, rescanMs: 300_000, now: Date.now, ...opts }
-    const redis = withHistoryScripts(opts.redis) as RedisClient & HistoryScripts & Partial<ReleaseScript>
-    if (redis.zrSweepRelease === undefined) redis.defineCommand('zrSweepRelease', { lua: RELEASE, numberOfKeys: 1 })
-    this.redis = redis as SweeperRedis
+    this.redis = withHistoryScripts(opts.redis)
   }
 
   start (): void {

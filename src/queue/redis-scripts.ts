@@ -125,12 +125,22 @@ export interface RelayScripts {
   zrAck: (key: string, ...ids: string[]) => Promise<number>
 }
 
+/** Lua scripts by command name: what `defineScripts` defines. */
+export type ScriptDefinitions = Record<string, { lua: string, numberOfKeys?: number }>
+
+/**
+ * Defines `scripts` on `redis` once (the first name tells whether they are
+ * there) and returns it typed with them: `S` names their signatures.
+ */
+export function defineScripts<S extends object> (redis: RedisClient, scripts: ScriptDefinitions): RedisClient & S {
+  const [first] = Object.keys(scripts)
+  if (first !== undefined && !(first in redis)) {
+    for (const [name, definition] of Object.entries(scripts)) redis.defineCommand(name, definition)
+  }
+  return redis as RedisClient & S
+}
+
 /** Defines the scripts on `redis` once and returns it typed with them. */
 export function withRelayScripts (redis: RedisClient): RedisClient & RelayScripts {
-  const scripted = redis as RedisClient & Partial<RelayScripts>
-  if (scripted.zrIngest === undefined) {
-    redis.defineCommand('zrIngest', { lua: INGEST })
-    redis.defineCommand('zrAck', { lua: ACK, numberOfKeys: 1 })
-  }
-  return scripted as RedisClient & RelayScripts
+  return defineScripts<RelayScripts>(redis, { zrIngest: { lua: INGEST }, zrAck: { lua: ACK, numberOfKeys: 1 } })
 }
