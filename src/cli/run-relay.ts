@@ -18,6 +18,8 @@ import { durabilityWarnings, probeRedis } from '../queue/redis-probe.js'
 import { RelayQueues } from '../queue/relay-queues.js'
 import { DestinationClient } from '../relay/destination-client.js'
 import { RelayWorkers } from '../relay/relay-workers.js'
+import { HistoryRecorder } from '../history/history-recorder.js'
+import { HistorySweeper } from '../history/history-sweeper.js'
 import { StreamRelay } from '../relay/stream-relay.js'
 import { DestinationGates } from '../relay/destination-gate.js'
 import { readDestinationStates } from '../relay/destination-state.js'
@@ -101,6 +103,7 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
   let lastDelivery: LastDeliveryRecorder | undefined
   let workerQueues: RelayQueues | undefined
   let gates: DestinationGates | undefined
+  let sweeper: HistorySweeper | undefined
   metrics.destinationStateReader = async () => await readDestinationStates(probe, config)
   if (runsWorkers) {
     client = new DestinationClient({ timeoutMs: config.deliveryTimeoutMs, retryAfterMaxMs: config.retry.retryAfterMaxMs })
@@ -112,9 +115,15 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
     gates = new DestinationGates({ config, redis: workerConnection, logger })
     // A destination paused before this process started stays paused from its first read on.
     await Promise.race([gates.poll(), sleep(2000, undefined, { ref: false })])
-    streams = new StreamRelay({ config, connection: workerConnection, retryQueues: workerQueues, attempts, gates, lastDelivery, logger })
+    const history = new HistoryRecorder({ redis: workerConnection, prefix: config.redisPrefix, retention: config.history })
+    streams = new StreamRelay({ config, connection: workerConnection, retryQueues: workerQueues, attempts, gates, history, lastDelivery, logger })
     streams.start()
-    workers = new RelayWorkers({ config, connection: workerConnection, attempts, gates, lastDelivery, logger })
+    workers = new RelayWorkers({ config, connection: workerConnection, attempts, gates, history, lastDelivery, logger })
+    // Retention 0: an event is removed as it settles, nothing to sweep.
+    if (config.history.retentionSeconds > 0) {
+      sweeper = new HistorySweeper({ config, redis: workerConnection, logger })
+      sweeper.start()
+    }
     if (config.apps.some(a => a.deauthorization !== undefined)) {
       intake = new CleanupIntake({ config, connection: workerConnection, queues: workerQueues, logger })
       intake.start()
@@ -177,7 +186,7 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
     if (config.dedupWindowSeconds === 0) {
       logger.warn({ signatureToleranceSeconds: config.signatureToleranceSeconds }, 'DEDUP_WINDOW_SECONDS=0: de-duplication is off, so a captured webhook replayed within SIGNATURE_TOLERANCE_SECONDS is relayed again')
     }
-    const producer = new EventProducer(producerConnection, { apps: config.apps, prefix: config.redisPrefix, timeoutMs: config.enqueueTimeoutMs, dedupWindowSeconds: config.dedupWindowSeconds, replicated })
+    const producer = new EventProducer(producerConnection, { apps: config.apps, prefix: config.redisPrefix, timeoutMs: config.enqueueTimeoutMs, dedupWindowSeconds: config.dedupWindowSeconds, keepSettled: config.history.retentionSeconds > 0, replicated })
     // For `zoom-relay status` across processes; waits for the connection (the metric has it at once).
     validations = new UrlValidationRecorder({ redis: producerConnection, prefix: config.redisPrefix, logger })
     const onUrlValidation = validations.record.bind(validations)
@@ -209,7 +218,7 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
       await validations?.close()
       // First attempts first: what they hand over to the retry queues is then taken up by their workers' close.
       await Promise.all([streams?.close(remaining()), intake?.close(remaining())])
-      await Promise.all([workers?.close(remaining()), cleanups?.close(remaining())])
+      await Promise.all([workers?.close(remaining()), cleanups?.close(remaining()), within(sweeper?.close() ?? Promise.resolve(), remaining())])
       // Each bounded: with Redis away, a queue's close (or a request still in flight) could wait forever.
       await within(Promise.all([gates?.close(), lastDelivery?.close(), client?.close(), ...apis.map(async a => await a.close()), queues.close(), workerQueues?.close()]), QUIT_TIMEOUT_MS)
       // QUIT waits for Redis; a connection still reconnecting (Redis gone, a failover) would wait forever.

@@ -235,6 +235,8 @@ export interface Config {
    * retries span 85 min); 0 turns de-duplication off. @defaultValue 7200
    */
   dedupWindowSeconds: number
+  /** The event history (src/history/): how long and how many accepted events are kept. */
+  history: HistoryRetention
   /** The admin API and queue UI, when `ADMIN_TOKEN` is set (web and all roles). */
   admin?: {
     /** Bearer token every admin request needs; never logged. */
@@ -260,4 +262,14 @@ export interface Config {
   providerApiRetries: number
   /** OpenTelemetry traces. @defaultValue unset: off */
   tracing?: TracingConfig
+}
+
+/** How long the event history keeps settled events (EVENT_RETENTION_*). Unsettled events are never removed. */
+export interface HistoryRetention {
+  /** Seconds an event is kept; 0 keeps only what is still being delivered. @defaultValue 86_400 */
+  retentionSeconds: number
+  /** Most events kept per app (the oldest settled ones go first). @defaultValue 500_000 */
+  maxEvents: number
+  /** Seconds a settled event keeps its body; at most `retentionSeconds`. @defaultValue `retentionSeconds` */
+  bodyRetentionSeconds: number
 }

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net'
 import { resolve } from 'node:path'
 import { ConfigError } from '../errors.js'
-import { RECALL_REGIONS, type AppConfig, type Config, type DestinationConfig, type HostPort, type RedisAuth, type RedisTarget } from './config.js'
+import { RECALL_REGIONS, type AppConfig, type Config, type DestinationConfig, type HistoryRetention, type HostPort, type RedisAuth, type RedisTarget } from './config.js'
 import { deauthorizationRules, readConfigFile, readOAuth, type DeferredProblem } from './config-file.js'
 import type { DocumentPath } from './apps-schema.js'
 import { EnvReader } from './env-reader.js'
@@ -101,6 +101,7 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>> = 
     deadLetterRetentionSeconds: read.integer('DEAD_LETTER_RETENTION_SECONDS', 1_209_600, 60),
     shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', 25_000, 0, 600_000),
     dedupWindowSeconds: read.integer('DEDUP_WINDOW_SECONDS', 7200, 0, 7 * 86_400),
+    history: readHistoryRetention(read),
     oauthStateTtlSeconds: read.integer('OAUTH_STATE_TTL_SECONDS', 600, 30, 3600),
     oauthRateLimitPerMinute: read.integer('OAUTH_RATE_LIMIT_PER_MINUTE', 30, 1, 100_000),
     providerApiTimeoutMs: read.integer('PROVIDER_API_TIMEOUT_MS', 10_000, 100, 120_000),
@@ -126,6 +127,9 @@ export function loadConfig (env: Readonly<Record<string, string | undefined>> = 
   // body left the de-duplication window would be stored and relayed again.
   if (config.dedupWindowSeconds > 0 && config.dedupWindowSeconds <= config.signatureToleranceSeconds) {
     read.problems.push(`DEDUP_WINDOW_SECONDS=${config.dedupWindowSeconds} is not longer than SIGNATURE_TOLERANCE_SECONDS=${config.signatureToleranceSeconds}: a captured webhook could be replayed after its body left the de-duplication window. Set it above ${config.signatureToleranceSeconds} (default 7200), or 0 to turn de-duplication off.`)
+  }
+  if (config.history.bodyRetentionSeconds > config.history.retentionSeconds) {
+    read.problems.push(`EVENT_BODY_RETENTION_SECONDS=${config.history.bodyRetentionSeconds} is longer than EVENT_RETENTION_SECONDS=${config.history.retentionSeconds}: a body cannot outlive its event. Set it to at most ${config.history.retentionSeconds}, or unset it to keep bodies as long as events.`)
   }
   if (config.port !== 0 && config.port === config.metricsPort) {
     read.problems.push(`PORT and METRICS_PORT are both ${config.port}. Give the metrics server its own port.`)
@@ -279,4 +283,14 @@ function hostPorts (read: EnvReader, name: string, raw: string, defaultPort: num
  */
 export function redactUrl (url: string): string {
   return url.replace(/\/\/[^/?#]*@/, '//***@')
+}
+
+/** EVENT_RETENTION_SECONDS, EVENT_RETENTION_MAX_EVENTS, EVENT_BODY_RETENTION_SECONDS (checked against each other by the caller). */
+function readHistoryRetention (read: EnvReader): HistoryRetention {
+  const retentionSeconds = read.integer('EVENT_RETENTION_SECONDS', 86_400, 0, 366 * 86_400)
+  return {
+    retentionSeconds,
+    maxEvents: read.integer('EVENT_RETENTION_MAX_EVENTS', 500_000, 1, 100_000_000),
+    bodyRetentionSeconds: read.integer('EVENT_BODY_RETENTION_SECONDS', retentionSeconds, 0, 366 * 86_400)
+  }
 }

@@ -48,3 +48,22 @@ export function deliveryField (destination: string): string {
 export function attemptsField (destination: string): string {
   return `a:${destination}`
 }
+
+/** Held (SET NX PX) by the one worker process sweeping an app's history: `<prefix>:{<app>}:history:sweeper`. */
+export function sweeperLockKey (prefix: string, app: Pick<AppConfig, 'name'>): string {
+  return `${prefix}:{${app.name}}:history:sweeper`
+}
+
+/**
+ * Where the sweep of expired events got to (an event id), so that a long
+ * unsettled head is not read again on every pass; it expires now and then,
+ * and the next pass starts over from the oldest event: `<prefix>:{<app>}:history:swept`.
+ */
+export function sweepCursorKey (prefix: string, app: Pick<AppConfig, 'name'>): string {
+  return `${prefix}:{${app.name}}:history:swept`
+}
+
+/** Where the removal of old bodies got to (an event id): `<prefix>:{<app>}:history:bodies-swept`. */
+export function bodySweepCursorKey (prefix: string, app: Pick<AppConfig, 'name'>): string {
+  return `${prefix}:{${app.name}}:history:bodies-swept`
+}

@@ -156,7 +156,7 @@ export async function webhookRoutes (app: FastifyInstance, opts: WebhookRouteOpt
       event.traceparent = trace.traceparent
       trace.begin('store')
     }
-    const stored = await producer.enqueue(zoomApp.name, event, envelope.deauthorized !== undefined)
+    const stored = await producer.enqueue(zoomApp.name, event, envelope.deauthorized !== undefined, envelope.facts)
     trace?.done()
     if (stored.duplicate) {
       metrics.webhooksReceived.inc({ app: zoomApp.name, event: eventLabel(envelope.event), outcome: 'duplicate', reason: '' })

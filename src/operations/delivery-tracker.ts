@@ -2,8 +2,9 @@ import type { Job } from 'bullmq'
 import type { RedisClient } from '../queue/redis-connection.js'
 import { decodeBody, type DeadLetterReason, type DeliveryState, type RelayJobData } from '../queue/relay-job.js'
 import type { DestinationQueue, RelayQueues } from '../queue/relay-queues.js'
-import { BODY_FIELD, toStreamEntry } from '../queue/stored-event.js'
+import { toStreamEntry } from '../queue/stored-event.js'
 import { eventStreamKey } from '../queue/stream-keys.js'
+import { eventRecordKey, RECORD_BODY, REF_FIELD } from '../history/history-keys.js'
 import { acceptsEvent } from '../relay/event-filter.js'
 
 /** Where one event stands with one destination. */
@@ -19,7 +20,7 @@ export type DeliveryProgress =
 
 export interface DestinationDelivery {
   destination: string
-  /** The event's stream entry id (also its retry job's id), once seen. */
+  /** The event's id in its app's history (also its retry job's id), once seen. */
   entryId?: string
   progress: DeliveryProgress
 }
@@ -28,12 +29,22 @@ export interface DestinationDelivery {
 const SCAN_LIMIT = 500
 const JOB_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'] as const
 
-interface Mark { target: DestinationQueue, streamKey: string, after: string, entryId?: string, settled?: DeliveryProgress }
+interface Mark {
+  target: DestinationQueue
+  streamKey: string
+  after: string
+  /** The event's id (its retry job's id). */
+  entryId?: string
+  /** Its destination stream entry's id, while it is there. */
+  streamEntry?: string
+  settled?: DeliveryProgress
+}
 
 /**
  * Follows one event, identified by its exact bytes, through the relay's Redis:
- * its entry in each destination's stream, then (if the first attempt failed)
- * the retry job that carries the entry's id. An entry leaves its stream only
+ * its entry in each destination's stream (a reference to its record in the
+ * history), then (if the first attempt failed) the retry job that carries the
+ * event's id. An entry leaves its stream only
  * when it was delivered, or after its retry job was added; so an entry that
  * is gone without a job was delivered at its first attempt.
  *
@@ -42,10 +53,12 @@ interface Mark { target: DestinationQueue, streamKey: string, after: string, ent
  */
 export class DeliveryTracker {
   private readonly redis: RedisClient
+  private readonly prefix: string
   private readonly marks: Mark[]
 
-  private constructor (redis: RedisClient, marks: Mark[]) {
+  private constructor (redis: RedisClient, prefix: string, marks: Mark[]) {
     this.redis = redis
+    this.prefix = prefix
     this.marks = marks
   }
 
@@ -54,7 +67,7 @@ export class DeliveryTracker {
       const streamKey = eventStreamKey(prefix, target.app, target.destination)
       return { target, streamKey, after: await lastGeneratedId(redis, streamKey) }
     }))
-    return new DeliveryTracker(redis, marks)
+    return new DeliveryTracker(redis, prefix, marks)
   }
 
   /** One look at every destination of the app. */
@@ -70,9 +83,13 @@ export class DeliveryTracker {
     if (!acceptsEvent(mark.target.destination.events, event)) return { state: 'filtered' }
     // The stream first, then the jobs: a job is added before its entry is removed, never after.
     if (mark.entryId === undefined) {
-      const entry = await this.findEntry(mark, body)
-      if (entry !== undefined) { mark.entryId = entry; return { state: 'waiting' } }
-    } else if ((await this.redis.xrange(mark.streamKey, mark.entryId, mark.entryId)).length > 0) {
+      const found = await this.findEntry(mark, body)
+      if (found !== undefined) {
+        mark.entryId = found.eventId
+        mark.streamEntry = found.entry
+        return { state: 'waiting' }
+      }
+    } else if (mark.streamEntry !== undefined && (await this.redis.xrange(mark.streamKey, mark.streamEntry, mark.streamEntry)).length > 0) {
       return { state: 'waiting' }
     }
     const job = mark.entryId === undefined ? await this.findJob(mark, body) : await mark.target.queue.getJob(mark.entryId)
@@ -81,14 +98,15 @@ export class DeliveryTracker {
     return await jobProgress(job)
   }
 
-  /** The id of the entry appended after the mark whose body is `body`. */
-  private async findEntry (mark: Mark, body: Buffer): Promise<string | undefined> {
+  /** The entry appended after the mark whose event's body is `body`, and the event's id. */
+  private async findEntry (mark: Mark, body: Buffer): Promise<{ entry: string, eventId: string } | undefined> {
     const reply = await this.redis.xrangeBuffer(mark.streamKey, `(${mark.after}`, '+', 'COUNT', SCAN_LIMIT)
-    for (const raw of reply) {
-      const entry = toStreamEntry(raw)
-      if (entry.fields.get(BODY_FIELD)?.equals(body) === true) return entry.id
-    }
-    return undefined
+    const refs = reply.map(raw => toStreamEntry(raw)).map(entry => ({ entry: entry.id, eventId: entry.fields.get(REF_FIELD)?.toString('latin1') ?? '' }))
+    if (refs.length === 0) return undefined
+    const pipeline = this.redis.pipeline()
+    for (const { eventId } of refs) pipeline.hgetBuffer(eventRecordKey(this.prefix, mark.target.app, eventId), RECORD_BODY)
+    const bodies = await pipeline.exec() ?? []
+    return refs.find((_, i) => (bodies[i]?.[1] as Buffer | null | undefined)?.equals(body) === true)
   }
 
   /** A retry job made from an entry appended after the mark, carrying `body`. */

@@ -7,6 +7,9 @@ import { MASK_CLEANUP, MASK_EVENT, MASK_SKIP, withRelayScripts, type RelayScript
 import { storedMeta, type StoredEvent } from './stored-event.js'
 import { dedupBuckets } from './dedup-window.js'
 import { cleanupStreamKey, eventStreamKey } from './stream-keys.js'
+import { eventRecordKey, historyKey } from '../history/history-keys.js'
+import type { EventIndex } from '../history/delivery-record.js'
+import type { EventFacts } from '../zoom/event-envelope.js'
 
 /** What one accepted event became. */
 export interface EnqueueResult {
@@ -18,6 +21,8 @@ export interface EnqueueResult {
   skipped: string[]
   /** Whether a deauthorization clean-up was stored with it. */
   cleanup: boolean
+  /** Its id in the app's history (history-keys.ts), when a record was written. */
+  eventId?: string
 }
 
 export interface EventProducerOptions {
@@ -29,6 +34,12 @@ export interface EventProducerOptions {
   timeoutMs: number
   /** De-duplication window; 0 turns de-duplication off (DEDUP_WINDOW_SECONDS). */
   dedupWindowSeconds: number
+  /**
+   * Keep events that no destination takes (EVENT_RETENTION_SECONDS > 0):
+   * with retention 0 the history holds only what is still being delivered.
+   * @defaultValue true
+   */
+  keepSettled?: boolean
   /** When set, resolves once Redis replicas have the writes made so far (Redis `WAIT`), or rejects. */
   replicated?: () => Promise<void>
   /**
@@ -44,11 +55,15 @@ export interface EventProducerOptions {
   maxBatchBytes?: number
 }
 
-/** An app's streams in the order the ingest script's KEYS and masks use. */
+/** An app's keys in the order the ingest script's KEYS and masks use, and its script arguments that never change. */
 interface AppStreams {
   app: AppConfig
+  /** Destination streams, then the clean-up stream if any. */
   keys: string[]
   cleanup: boolean
+  history: string
+  /** Record keys are this and the event id. */
+  recordPrefix: string
 }
 
 interface Pending {
@@ -57,6 +72,8 @@ interface Pending {
   meta: string
   mask: string
   dedupId: string | undefined
+  /** The history index entry (EventIndex JSON). */
+  index: string
   /** Names of the destinations whose filter excludes it. */
   skipped: string[]
   cleanup: boolean
@@ -78,7 +95,8 @@ interface Round {
 }
 
 /**
- * Stores verified events in their destinations' Redis streams, by group
+ * Stores verified events in their app's history and references to them in
+ * their destinations' Redis streams (redis-scripts.ts INGEST), by group
  * commit: one round of writes is in flight at a time, and the requests that
  * arrive meanwhile make up the next round, one script call per app (one
  * round trip, one `WAIT` with REDIS_MIN_REPLICAS). When Redis is quick, a
@@ -126,25 +144,31 @@ export class EventProducer {
     for (const app of opts.apps) {
       const keys = app.destinations.map(destination => eventStreamKey(opts.prefix, app, destination))
       if (app.deauthorization !== undefined) keys.push(cleanupStreamKey(opts.prefix, app))
-      this.streams.set(app.name, { app, keys, cleanup: app.deauthorization !== undefined })
+      this.streams.set(app.name, { app, keys, cleanup: app.deauthorization !== undefined, history: historyKey(opts.prefix, app), recordPrefix: eventRecordKey(opts.prefix, app, '') })
     }
   }
 
   /**
-   * Stores `stored` for every destination of `appName` that takes its event,
-   * and, for `app_deauthorized` (`deauthorization`), a record for the app's clean-up.
+   * Stores `stored` once in `appName`'s history, with a reference for every
+   * destination that takes its event, and, for `app_deauthorized`
+   * (`deauthorization`), a record for the app's clean-up. `facts`: what the
+   * history's index holds from the body (event-envelope.ts).
    */
-  async enqueue (appName: string, stored: StoredEvent, deauthorization = false): Promise<EnqueueResult> {
+  async enqueue (appName: string, stored: StoredEvent, deauthorization = false, facts: EventFacts = {}): Promise<EnqueueResult> {
     const app = this.streams.get(appName)
     if (app === undefined) throw new EnqueueError(`No app named ${appName} is configured.`)
     if (this.redis.status !== 'ready') this.failFastWhileDown()
     let mask = ''
     const skipped: string[] = []
+    const taking: string[] = []
     for (const destination of app.app.destinations) {
       const takes = acceptsEvent(destination.events, stored.event)
       mask += takes ? MASK_EVENT : MASK_SKIP
-      if (!takes) skipped.push(destination.name)
+      if (takes) taking.push(destination.name)
+      else skipped.push(destination.name)
     }
+    const index: EventIndex = { e: stored.event, ...facts, d: taking }
+    if (skipped.length > 0) index.x = skipped
     const cleanup = app.cleanup && deauthorization
     if (app.cleanup) mask += cleanup ? MASK_CLEANUP : MASK_SKIP
     // 128 bits of the body's SHA-256: collisions are out of reach.
@@ -152,7 +176,7 @@ export class EventProducer {
     const meta = storedMeta(stored)
     return await new Promise<EnqueueResult>((resolve, reject) => {
       const round = this.next ?? this.open()
-      round.requests.push({ app, body: stored.body, meta, mask, dedupId, skipped, cleanup, resolve, reject })
+      round.requests.push({ app, body: stored.body, meta, mask, dedupId, index: JSON.stringify(index), skipped, cleanup, resolve, reject })
       this.pump()
     })
   }
@@ -254,20 +278,25 @@ export class EventProducer {
 
   /** One script call: stores `batch` (one app's requests) and notes each one's result. */
   private async write (app: AppStreams, batch: Pending[]): Promise<void> {
-    let keys = app.keys
+    let keys = [...app.keys, app.history]
     let expireAt = 0
     if (this.dedupWindowMs > 0) {
       const buckets = dedupBuckets(this.opts.prefix, app.app, this.dedupWindowMs)
-      keys = [...app.keys, buckets.current, buckets.previous]
+      keys = [...keys, buckets.current, buckets.previous]
       expireAt = buckets.expireAt
     }
-    const args: Array<string | Buffer | number> = [app.keys.length, batch.length, expireAt]
-    for (const request of batch) args.push(request.mask, request.body, request.meta, request.dedupId ?? '')
-    const flags = await this.redis.zrIngest(keys.length, ...keys, ...args)
+    const destinations = app.app.destinations.map(d => d.name)
+    const args: Array<string | Buffer | number> = [destinations.length, app.cleanup ? 1 : 0, batch.length, expireAt, app.recordPrefix, this.opts.keepSettled === false ? 0 : 1, ...destinations]
+    for (const request of batch) args.push(request.mask, request.body, request.meta, request.dedupId ?? '', request.index)
+    const results = await this.redis.zrIngest(keys.length, ...keys, ...args)
     batch.forEach((request, i) => {
-      request.result = flags[i] === 1
-        ? { duplicate: false, stored: app.app.destinations.length - request.skipped.length, skipped: request.skipped, cleanup: request.cleanup }
-        : { duplicate: true, stored: 0, skipped: [], cleanup: false }
+      const result = results[i]
+      if (result === 0) {
+        request.result = { duplicate: true, stored: 0, skipped: [], cleanup: false }
+        return
+      }
+      request.result = { duplicate: false, stored: app.app.destinations.length - request.skipped.length, skipped: request.skipped, cleanup: request.cleanup }
+      if (typeof result === 'string') request.result.eventId = result
     })
   }
 }

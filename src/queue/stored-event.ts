@@ -2,10 +2,12 @@ import { IntegrityError } from '../errors.js'
 import { encodeBody, type RelayJobData } from './relay-job.js'
 import { entryTime } from './stream-keys.js'
 import { isTraceparent } from '../tracing/traceparent.js'
+import { RECORD_BODY, RECORD_META } from '../history/history-keys.js'
 
 /**
- * A verified webhook as the web role appends it to a destination's stream.
- * Stream fields are binary-safe, so the body is stored as the exact bytes
+ * A verified webhook as the web role stores it in its app's history
+ * (src/history/history-keys.ts: the record's body and metadata fields).
+ * Redis values are binary-safe, so the body is stored as the exact bytes
  * Zoom sent: nothing to encode on the way in, nothing to decode on the way out.
  */
 export interface StoredEvent {
@@ -38,11 +40,11 @@ export function toStreamEntry ([id, flat]: [Buffer, Buffer[]]): StreamEntry {
   return { id: id.toString('latin1'), fields }
 }
 
-/** Stream entry field names: the body, and the metadata (headers, sealed signature, event name) as JSON. */
-export const BODY_FIELD = 'b'
-export const META_FIELD = 'm'
+/** Field names of an event's body and metadata (JSON: headers, sealed signature, event name), in its record as in a clean-up stream entry (body only). */
+export const BODY_FIELD = RECORD_BODY
+export const META_FIELD = RECORD_META
 
-/** What an entry's metadata field holds: short keys, since it is stored with every event. */
+/** What the metadata field holds: short keys, since it is stored with every event. */
 interface StoredMeta {
   /** Headers. */
   h: Record<string, string>
@@ -54,7 +56,7 @@ interface StoredMeta {
   t?: string
 }
 
-/** The metadata field of `event`'s stream entry. */
+/** The metadata field of `event`'s record. */
 export function storedMeta (event: StoredEvent): string {
   const meta: StoredMeta = { h: event.headers, s: event.signatureSha256, e: event.event }
   // Checked here, where it enters Redis: a malformed value is left out, never stored.
@@ -62,19 +64,19 @@ export function storedMeta (event: StoredEvent): string {
   return JSON.stringify(meta)
 }
 
-/** The event stored in `entry`; throws `IntegrityError` when a field is missing or unreadable. */
+/** The event stored in `entry` (an event's record fields, keyed by its id); throws `IntegrityError` when a field is missing or unreadable. */
 export function readStoredEvent (entry: StreamEntry): StoredEvent {
   const body = entry.fields.get(BODY_FIELD)
   const raw = entry.fields.get(META_FIELD)
-  if (body === undefined || raw === undefined) throw new IntegrityError(`stream entry ${entry.id} lacks the fields of a stored event`)
+  if (body === undefined || raw === undefined) throw new IntegrityError(`event ${entry.id} lacks the fields of a stored event`)
   let meta: Partial<StoredMeta>
   try {
     meta = JSON.parse(raw.toString('utf8')) as Partial<StoredMeta>
   } catch {
-    throw new IntegrityError(`stream entry ${entry.id} has unreadable metadata`)
+    throw new IntegrityError(`event ${entry.id} has unreadable metadata`)
   }
   if (typeof meta.h !== 'object' || meta.h === null || typeof meta.s !== 'string' || typeof meta.e !== 'string') {
-    throw new IntegrityError(`stream entry ${entry.id} has incomplete metadata`)
+    throw new IntegrityError(`event ${entry.id} has incomplete metadata`)
   }
   const stored: StoredEvent = { body, headers: meta.h, signatureSha256: meta.s, event: meta.e }
   // Only trace context: an unreadable one is dropped, the event is delivered all the same.
@@ -82,14 +84,25 @@ export function readStoredEvent (entry: StreamEntry): StoredEvent {
   return stored
 }
 
-/** The BullMQ job that carries a stored event on when its first attempt did not deliver it. */
-export function toRelayJobData (stored: StoredEvent, entryId: string): RelayJobData {
+/** As readStoredEvent, with the IntegrityError returned instead of thrown (one of a batch). */
+export function tryReadStoredEvent (entry: StreamEntry): StoredEvent | IntegrityError {
+  try {
+    return readStoredEvent(entry)
+  } catch (err) {
+    if (err instanceof IntegrityError) return err
+    throw err
+  }
+}
+
+/** The BullMQ job that carries a stored event (history id `eventId`) on when its first attempt did not deliver it. */
+export function toRelayJobData (stored: StoredEvent, eventId: string): RelayJobData {
   const data: RelayJobData = {
     ...encodeBody(stored.body),
     headers: stored.headers,
     signatureSha256: stored.signatureSha256,
     event: stored.event,
-    receivedAt: entryTime(entryId)
+    receivedAt: entryTime(eventId),
+    eventId
   }
   if (stored.traceparent !== undefined) data.traceparent = stored.traceparent
   return data

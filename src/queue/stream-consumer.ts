@@ -12,7 +12,12 @@ const FORGET_CONSUMER_AFTER_MS = 3_600_000
 /** Most ids acknowledged by one script call (Lua's `unpack` has a limit of its own). */
 const MAX_ACK = 1000
 
-export interface StreamConsumerOptions {
+/**
+ * `T`: what `handle` takes for an entry (the entry itself, or what `load`
+ * made of it); `O`: what handling an entry leaves to record together with
+ * its acknowledgement (`acknowledge`).
+ */
+export interface StreamConsumerOptions<T extends { id: string } = StreamEntry, O = never> {
   /** For acknowledgements, claims and group creation: a worker connection, which waits while Redis is away. */
   redis: RedisClient
   /** The stream. */
@@ -26,10 +31,23 @@ export interface StreamConsumerOptions {
   claimIdleMs: number
   /** An entry taken over more often than this keeps killing its consumers: it goes to `abandon` instead. */
   maxDeliveries: number
-  /** Handles one entry; resolving acknowledges and deletes it. A rejection leaves it pending, to be taken over after `claimIdleMs`. */
-  handle: (entry: StreamEntry) => Promise<void>
+  /**
+   * Turns the entries of one read (or claim) into what `handle` takes, in
+   * one call for all of them (the event records they refer to). A rejection
+   * leaves them pending, to be taken over after `claimIdleMs`.
+   * @defaultValue unset: `handle` takes the entries as read (`T` must be StreamEntry)
+   */
+  load?: (entries: StreamEntry[]) => Promise<T[]>
+  /** Handles one entry; resolving acknowledges and deletes it (with what it resolves to, see `acknowledge`). A rejection leaves it pending, to be taken over after `claimIdleMs`. */
+  handle: (item: T) => Promise<O | void>
   /** Settles an entry that went past `maxDeliveries`; resolving acknowledges and deletes it. */
-  abandon: (entry: StreamEntry, deliveries: number) => Promise<void>
+  abandon: (item: T, deliveries: number) => Promise<O | void>
+  /**
+   * Acknowledges and deletes the entries `ids` and records what handling
+   * them left (`outcomes`), in one call per flush.
+   * @defaultValue unset: acknowledges and deletes them (redis-scripts.ts ACK); `O` is then never
+   */
+  acknowledge?: (ids: string[], outcomes: O[]) => Promise<unknown>
   logger: Logger
   /** Added to every log line (app, destination). */
   labels: Record<string, string>
@@ -58,25 +76,27 @@ export interface StreamGate {
 /**
  * Reads one Redis stream as a member of its consumer group and handles up to
  * `concurrency` entries at a time. Reads block on a connection of their own;
- * acknowledgements of entries finished in the same turn of the event loop go
- * out together, as one script that also deletes them (`XACK` + `XDEL`).
+ * what a read returned is loaded in one call (`load`); acknowledgements of
+ * entries finished in the same turn of the event loop go out together, as
+ * one script that also deletes them (`XACK` + `XDEL`) and records their
+ * outcomes (`acknowledge`).
  *
  * Nothing is lost when a consumer dies: what it read stays in the group's
  * pending list, and every consumer periodically takes over entries idle for
  * longer than `claimIdleMs` (`XPENDING` + `XCLAIM`), as BullMQ does with
  * stalled jobs.
  */
-export class StreamConsumer {
+export class StreamConsumer<T extends { id: string } = StreamEntry, O = never> {
   /** This consumer's name in the group: unique per process and consumer. */
   readonly name = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`
-  private readonly opts: StreamConsumerOptions
+  private readonly opts: StreamConsumerOptions<T, O>
   private readonly redis: RedisClient & RelayScripts
   private readonly blocking: RedisClient
   private readonly inFlight = new Map<string, Promise<void>>()
   /** Ids taken on and not yet acknowledged: in flight, or handled with the acknowledgement on its way. */
   private readonly held = new Set<string>()
   private readonly acking = new Set<Promise<unknown>>()
-  private acks: string[] = []
+  private acks: Array<{ id: string, outcome: O | undefined }> = []
   private ackScheduled = false
   private closing = false
   private loop: Promise<void> | undefined
@@ -85,7 +105,7 @@ export class StreamConsumer {
   private slotFreed: (() => void) | undefined
   private failing = false
 
-  constructor (opts: StreamConsumerOptions) {
+  constructor (opts: StreamConsumerOptions<T, O>) {
     this.opts = opts
     this.redis = withRelayScripts(opts.redis)
     this.blocking = blockingDuplicate(opts.redis)
@@ -154,8 +174,8 @@ export class StreamConsumer {
         const reply = await this.blocking.callBuffer('XREADGROUP', 'GROUP', CONSUMER_GROUP, this.name, 'COUNT', free, 'BLOCK', blockMs, 'STREAMS', key, '>') as StreamReply
         this.failing = false
         const entries = reply === null ? [] : entriesOf(reply)
-        for (const entry of entries) this.dispatch(entry)
-        if (entries.length === 0) this.opts.gate?.idle()
+        if (entries.length > 0) await this.dispatchAll(entries)
+        else this.opts.gate?.idle()
       } catch (err) {
         if (this.closing) break
         if (/NOGROUP/.test((err as Error).message)) {
@@ -175,19 +195,31 @@ export class StreamConsumer {
     return Math.min(concurrency, gate?.allowance() ?? concurrency) - this.inFlight.size
   }
 
-  private dispatch (entry: StreamEntry): void {
-    this.take(entry, async () => { await this.opts.handle(entry) }, 'stream entry not handled; it stays pending and is taken over later')
+  /** Loads `entries` (one call) and handles them; `abandonAt`: the deliveries of claimed ones, to abandon past `maxDeliveries`. */
+  private async dispatchAll (entries: StreamEntry[], abandonAt?: Map<string, number>): Promise<void> {
+    // Without `load`, T is StreamEntry (see the option).
+    const items = this.opts.load === undefined ? entries as unknown as T[] : await this.opts.load(entries)
+    for (const item of items) {
+      const times = abandonAt?.get(item.id)
+      if (times !== undefined && times > this.opts.maxDeliveries) this.abandon(item, times)
+      else this.dispatch(item)
+    }
   }
 
-  private abandon (entry: StreamEntry, deliveries: number): void {
-    this.take(entry, async () => { await this.opts.abandon(entry, deliveries) }, 'could not settle an abandoned stream entry; it stays pending')
+  private dispatch (item: T): void {
+    this.take(item, async () => await this.opts.handle(item), 'stream entry not handled; it stays pending and is taken over later')
+  }
+
+  private abandon (item: T, deliveries: number): void {
+    this.take(item, async () => await this.opts.abandon(item, deliveries), 'could not settle an abandoned stream entry; it stays pending')
   }
 
   /** Runs `work` for an entry this consumer now holds: acknowledged when it resolves, left pending when it rejects. */
-  private take (entry: StreamEntry, work: () => Promise<void>, failure: string): void {
+  private take (entry: T, work: () => Promise<O | void>, failure: string): void {
     this.held.add(entry.id)
     const done = work().then(
-      () => { this.ack(entry.id) },
+      // void: a handler with nothing to record resolves to undefined.
+      outcome => { this.ack(entry.id, outcome as O | undefined) },
       (err: Error) => {
         this.held.delete(entry.id)
         this.opts.logger.error({ ...this.opts.labels, entry: entry.id, err }, failure)
@@ -201,8 +233,8 @@ export class StreamConsumer {
     this.inFlight.set(entry.id, done)
   }
 
-  private ack (id: string): void {
-    this.acks.push(id)
+  private ack (id: string, outcome: O | undefined): void {
+    this.acks.push({ id, outcome })
     if (this.ackScheduled) return
     this.ackScheduled = true
     setImmediate(() => { this.flushAcks() })
@@ -210,11 +242,13 @@ export class StreamConsumer {
 
   private flushAcks (): void {
     this.ackScheduled = false
-    const ids = this.acks
+    const acks = this.acks
     this.acks = []
-    for (let i = 0; i < ids.length; i += MAX_ACK) {
-      const chunk = ids.slice(i, i + MAX_ACK)
-      const acked: Promise<unknown> = this.redis.zrAck(this.opts.key, ...chunk).catch((err: Error) => {
+    for (let i = 0; i < acks.length; i += MAX_ACK) {
+      const chunk = acks.slice(i, i + MAX_ACK).map(a => a.id)
+      const outcomes = acks.slice(i, i + MAX_ACK).flatMap(a => a.outcome === undefined ? [] : [a.outcome])
+      const acknowledged = this.opts.acknowledge === undefined ? this.redis.zrAck(this.opts.key, ...chunk) : this.opts.acknowledge(chunk, outcomes)
+      const acked: Promise<unknown> = acknowledged.catch((err: Error) => {
         // Still pending: taken over and handled again later (at least once).
         this.opts.logger.warn({ ...this.opts.labels, entries: chunk.length, message: err.message }, 'could not acknowledge handled stream entries; they will be handled again')
       }).finally(() => {
@@ -237,14 +271,16 @@ export class StreamConsumer {
         const deliveries = new Map(idle.filter(([id]) => !this.held.has(id)).map(([id, , , times]) => [id, times]))
         if (deliveries.size > 0) {
           const claimed = await this.redis.callBuffer('XCLAIM', key, CONSUMER_GROUP, this.name, claimIdleMs, ...deliveries.keys()) as Array<[Buffer, Buffer[]] | null>
+          const entries: StreamEntry[] = []
+          const times = new Map<string, number>()
           for (const raw of claimed) {
             if (raw === null || this.closing) continue
             const entry = toStreamEntry(raw)
-            const times = (deliveries.get(entry.id) ?? 0) + 1
-            this.opts.logger.warn({ ...this.opts.labels, entry: entry.id, deliveries: times }, 'took over a stream entry its consumer held too long (a worker died mid-delivery)')
-            if (times > this.opts.maxDeliveries) this.abandon(entry, times)
-            else this.dispatch(entry)
+            times.set(entry.id, (deliveries.get(entry.id) ?? 0) + 1)
+            this.opts.logger.warn({ ...this.opts.labels, entry: entry.id, deliveries: times.get(entry.id) }, 'took over a stream entry its consumer held too long (a worker died mid-delivery)')
+            entries.push(entry)
           }
+          if (entries.length > 0) await this.dispatchAll(entries, times)
         }
       }
       await this.forgetGoneConsumers()
@@ -259,7 +295,8 @@ export class StreamConsumer {
   private async takeOwnPending (): Promise<void> {
     const reply = await this.redis.callBuffer('XREADGROUP', 'GROUP', CONSUMER_GROUP, this.name, 'COUNT', 10_000, 'STREAMS', this.opts.key, '0') as StreamReply
     if (reply === null) return
-    for (const entry of entriesOf(reply)) if (!this.held.has(entry.id)) this.dispatch(entry)
+    const entries = entriesOf(reply).filter(entry => !this.held.has(entry.id))
+    if (entries.length > 0) await this.dispatchAll(entries)
   }
 
   private async forgetGoneConsumers (): Promise<void> {
@@ -291,7 +328,7 @@ export class StreamConsumer {
 
 /** Stream consumers started, checked and stopped together (as WorkerGroup does for BullMQ workers). */
 export class StreamConsumerSet {
-  protected readonly consumers: StreamConsumer[] = []
+  protected readonly consumers: Array<Pick<StreamConsumer, 'start' | 'isRunning' | 'close'>> = []
 
   start (): void {
     for (const consumer of this.consumers) consumer.start()

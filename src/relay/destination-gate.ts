@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import type { AppConfig, Config, DestinationConfig } from '../config/config.js'
 import type { RedisClient } from '../queue/redis-connection.js'
+import { defineScripts } from '../queue/redis-scripts.js'
 import { destinationStateKey, probeLockKey, rateWindowKey } from '../queue/stream-keys.js'
 import type { AttemptResult } from './delivery-attempt.js'
 import { destinationSettings, type DestinationSettings } from './destination-settings.js'
@@ -76,15 +77,13 @@ interface GateScripts {
 }
 
 function withGateScripts (redis: RedisClient): RedisClient & GateScripts {
-  const scripted = redis as RedisClient & Partial<GateScripts>
-  if (scripted.zrGateFailed === undefined) {
-    redis.defineCommand('zrGateFailed', { lua: FAILED, numberOfKeys: 1 })
-    redis.defineCommand('zrGateProbeFailed', { lua: PROBE_FAILED, numberOfKeys: 2 })
-    redis.defineCommand('zrGateProbeSucceeded', { lua: PROBE_SUCCEEDED, numberOfKeys: 2 })
-    redis.defineCommand('zrGateProbeReturned', { lua: PROBE_RETURNED, numberOfKeys: 2 })
-    redis.defineCommand('zrGateRate', { lua: RATE, numberOfKeys: 1 })
-  }
-  return scripted as RedisClient & GateScripts
+  return defineScripts<GateScripts>(redis, {
+    zrGateFailed: { lua: FAILED, numberOfKeys: 1 },
+    zrGateProbeFailed: { lua: PROBE_FAILED, numberOfKeys: 2 },
+    zrGateProbeSucceeded: { lua: PROBE_SUCCEEDED, numberOfKeys: 2 },
+    zrGateProbeReturned: { lua: PROBE_RETURNED, numberOfKeys: 2 },
+    zrGateRate: { lua: RATE, numberOfKeys: 1 }
+  })
 }
 
 /**

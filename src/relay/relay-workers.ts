@@ -8,6 +8,8 @@ import { WorkerGroup, workerOptions } from '../queue/worker-group.js'
 import type { DeliveryAttempts } from './delivery-attempt.js'
 import type { DestinationGate, DestinationGates } from './destination-gate.js'
 import type { LastDeliveryRecorder } from './last-delivery.js'
+import { attemptOutcome, deadOutcome, type DeliveryOutcome } from '../history/delivery-outcome.js'
+import type { HistoryRecorder } from '../history/history-recorder.js'
 
 export interface RelayWorkersOptions {
   config: Config
@@ -16,6 +18,8 @@ export interface RelayWorkersOptions {
   attempts: DeliveryAttempts
   /** Pause, circuit breaker, ramp and rate limit of every destination. */
   gates: DestinationGates
+  /** Where each attempt's outcome is recorded (the event's record in the history). */
+  history: HistoryRecorder
   lastDelivery: LastDeliveryRecorder
   logger: Logger
 }
@@ -23,7 +27,8 @@ export interface RelayWorkersOptions {
 /**
  * The retry lane: one BullMQ Worker per app × destination on its retry queue,
  * where an event goes when its first attempt (straight from the stream, see
- * stream-relay.ts) did not deliver it. BullMQ brings the backoff schedule, the
+ * stream-relay.ts) did not deliver it, and where an operator's replays go.
+ * Each attempt's outcome is written to the event's record in the history. BullMQ brings the backoff schedule, the
  * dead-letter set, replay and the queue UI. A destination that is slow or
  * down only ever holds up its own queue.
  */
@@ -68,6 +73,16 @@ export class RelayWorkers extends WorkerGroup {
 
   private closed = false
 
+  /**
+   * Writes an outcome to the event's record. A failure is logged, not
+   * thrown: the attempt is made and must not be made again for the history's sake.
+   */
+  private async record (app: AppConfig, destination: DestinationConfig, outcome: DeliveryOutcome): Promise<void> {
+    await this.opts.history.record(app, destination, outcome).catch((err: Error) => {
+      this.logger.warn({ app: app.name, destination: destination.name, id: outcome.id, message: err.message }, 'could not record a delivery outcome in the event history')
+    })
+  }
+
   override isRunning (): boolean {
     // A worker held back by its gate (paused destination, open circuit) is doing its job.
     return this.workers.every(w => w.isRunning() || w.isPaused())
@@ -94,13 +109,16 @@ export class RelayWorkers extends WorkerGroup {
       await job.moveToDelayed(Date.now() + 1000, token)
       throw new DelayedError()
     }
+    const { eventId } = job.data
     if (gate.expired(job.data.receivedAt, admission)) {
       await gate.finished(admission, 'not_sent')
       const message = this.opts.attempts.expired({ app, destination, id: job.id ?? '' }, gate.settings.horizonMs)
       await job.updateProgress({ lastStatus: null, lastError: message, attempts: (job.data.priorAttempts ?? 0) + job.attemptsMade })
+      if (eventId !== undefined) await this.record(app, destination, deadOutcome(eventId, 'expired', message))
       throw new UnrecoverableError(message)
     }
     await gate.rateToken()
+    const startedAt = Date.now()
     const result = await this.opts.attempts.attempt({
       app,
       destination,
@@ -109,6 +127,7 @@ export class RelayWorkers extends WorkerGroup {
       finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
       timeoutMs: gate.settings.timeoutMs
     }, { ...job.data, body: decodeBody(job.data) })
+    if (eventId !== undefined) await this.record(app, destination, attemptOutcome(eventId, result, startedAt, Date.now() - startedAt, job.data.replay === true))
     await gate.finished(admission, result)
     switch (result.outcome) {
       case 'delivered':

@@ -51,6 +51,7 @@ t.test('defaults', async t => {
   t.equal(config.deliveryTimeoutMs, 10_000)
   t.equal(config.deliveryConcurrency, 16)
   t.equal(config.dedupWindowSeconds, 7200)
+  t.strictSame(config.history, { retentionSeconds: 86_400, maxEvents: 500_000, bodyRetentionSeconds: 86_400 }, 'event history: 24 h, 500,000 events, bodies as long')
   t.strictSame(config.retry, { attempts: 36, baseDelayMs: 1000, maxDelayMs: 3_600_000, retryAfterMaxMs: 3_600_000 })
   t.equal(config.admin, undefined, 'no admin server without ADMIN_TOKEN')
   t.strictSame(config.redis, { kind: 'embedded', dataDir: resolve('.data/redis') }, 'embedded Redis when REDIS_URL is unset')
@@ -183,7 +184,10 @@ t.test('numeric limits: out of range or not a whole number, each named with its 
     ['COMPLETED_JOBS_KEPT', '9007199254740993', 'between 0 and 9007199254740991'],
     ['DEAD_LETTER_RETENTION_SECONDS', '59', 'between 60 and'],
     ['SHUTDOWN_TIMEOUT_MS', 'soon', 'between 0 and 600000'],
-    ['HTTP_MAX_CONNECTIONS', '0', 'between 1 and 1000000']
+    ['HTTP_MAX_CONNECTIONS', '0', 'between 1 and 1000000'],
+    ['EVENT_RETENTION_SECONDS', '-1', 'between 0 and 31622400'],
+    ['EVENT_RETENTION_MAX_EVENTS', '0', 'between 1 and 100000000'],
+    ['EVENT_BODY_RETENTION_SECONDS', '1h', 'between 0 and 31622400']
   ]
   for (const [name, value, range] of cases) {
     const problems = problemsOf({ ...BASE, [name]: value })
@@ -439,6 +443,16 @@ t.test('DEDUP_WINDOW_SECONDS must outlast SIGNATURE_TOLERANCE_SECONDS (a replay 
   t.equal(loadConfig({ ...BASE, DEDUP_WINDOW_SECONDS: '301' }).dedupWindowSeconds, 301, 'longer than the tolerance')
   t.equal(loadConfig({ ...BASE, DEDUP_WINDOW_SECONDS: '2', SIGNATURE_TOLERANCE_SECONDS: '1' }).dedupWindowSeconds, 2)
   t.equal(loadConfig({ ...BASE, DEDUP_WINDOW_SECONDS: '0' }).dedupWindowSeconds, 0, '0 (off) stays allowed')
+})
+
+t.test('EVENT_BODY_RETENTION_SECONDS: at most EVENT_RETENTION_SECONDS, which is its default', async t => {
+  const problems = problemsOf({ ...BASE, EVENT_RETENTION_SECONDS: '3600', EVENT_BODY_RETENTION_SECONDS: '3601' })
+  t.equal(problems.length, 1)
+  t.match(problems[0], /^EVENT_BODY_RETENTION_SECONDS=3601 is longer than EVENT_RETENTION_SECONDS=3600/, 'names both variables')
+  t.match(problems[0], /Set it to at most 3600, or unset it/, 'says how to fix it')
+  t.strictSame(loadConfig({ ...BASE, EVENT_RETENTION_SECONDS: '3600' }).history, { retentionSeconds: 3600, maxEvents: 500_000, bodyRetentionSeconds: 3600 }, 'bodies as long as events by default')
+  t.strictSame(loadConfig({ ...BASE, EVENT_RETENTION_SECONDS: '3600', EVENT_BODY_RETENTION_SECONDS: '600', EVENT_RETENTION_MAX_EVENTS: '1000' }).history, { retentionSeconds: 3600, maxEvents: 1000, bodyRetentionSeconds: 600 })
+  t.strictSame(loadConfig({ ...BASE, EVENT_RETENTION_SECONDS: '0' }).history, { retentionSeconds: 0, maxEvents: 500_000, bodyRetentionSeconds: 0 }, '0: keep only what is being delivered')
 })
 
 t.test('the .env.example placeholder is refused as a Secret Token', async t => {

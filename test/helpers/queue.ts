@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import { readStoredEvent, toStreamEntry, type StoredEvent } from '../../src/queue/stored-event.js'
+import { eventRecordKey, RECORD_BODY, RECORD_META, REF_FIELD } from '../../src/history/history-keys.js'
 
 /** A read-side view of one relay queue, for assertions on what Redis holds. */
 export function openQueue (redisUrl: string, name = '{default.recall}'): { queue: Queue, close: () => Promise<void> } {
@@ -12,7 +13,7 @@ export function openQueue (redisUrl: string, name = '{default.recall}'): { queue
   return { queue, close: async () => { await queue.close(); connection.disconnect() } }
 }
 
-/** A stored event read back from a destination's stream, with its entry id. */
+/** A stored event a destination's stream refers to, with its id in the app's history. */
 export type StoredEntry = StoredEvent & { id: string }
 
 /**
@@ -25,12 +26,21 @@ export function openStream (redisUrl: string, app = 'default', destination = 're
   const key = `zoom-relay:{${app}}:events:${destination}`
   return {
     count: async () => await client.xlen(key),
-    events: async () => (await client.xrangeBuffer(key, '-', '+')).map(raw => {
-      const entry = toStreamEntry(raw)
-      return { id: entry.id, ...readStoredEvent(entry) }
-    }),
+    events: async () => await Promise.all((await client.xrangeBuffer(key, '-', '+')).map(async raw => {
+      const id = toStreamEntry(raw).fields.get(REF_FIELD)?.toString('latin1') ?? ''
+      return { id, ...await readEvent(client, app, id) }
+    })),
     close: async () => { client.disconnect() }
   }
+}
+
+/** The event `id` of `app` as its record in the history holds it. */
+export async function readEvent (client: Redis, app: string, id: string): Promise<StoredEvent> {
+  const [body, meta] = await client.hmgetBuffer(eventRecordKey('zoom-relay', { name: app }, id), RECORD_BODY, RECORD_META)
+  const fields = new Map<string, Buffer>()
+  if (body !== null && body !== undefined) fields.set(RECORD_BODY, body)
+  if (meta !== null && meta !== undefined) fields.set(RECORD_META, meta)
+  return readStoredEvent({ id, fields })
 }
 
 /** The stream of first attempts of the env-configured app's Recall destination. */

@@ -3,8 +3,9 @@ import { loadConfig } from '../../src/config/load-config.js'
 import { EnqueueError } from '../../src/errors.js'
 import { EventProducer, type EventProducerOptions } from '../../src/queue/event-producer.js'
 import { createRedis, type RedisClient } from '../../src/queue/redis-connection.js'
-import type { StoredEvent } from '../../src/queue/stored-event.js'
+import { storedMeta, type StoredEvent } from '../../src/queue/stored-event.js'
 import { eventually, openStream } from '../helpers/queue.js'
+import { historyIndex, keysHolding, readRecord } from '../helpers/history.js'
 import { randomBytes, seededRandom } from '../helpers/random.js'
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.js'
 import { sha256 } from '../helpers/sink.js'
@@ -96,12 +97,14 @@ t.test('de-duplication, also within one round and per app', async t => {
 
 t.test('event filters and the deauthorization record', async t => {
   const { redis, producer } = await setup(t)
-  t.same(await producer.enqueue('sales', event('{"a":1}', 'user.updated')), { duplicate: false, stored: 1, skipped: ['crm'], cleanup: false }, 'the crm takes meeting.* only')
-  t.same(await producer.enqueue('sales', event('{"a":2}', 'meeting.started')), { duplicate: false, stored: 2, skipped: [], cleanup: false })
+  const eventId = /^\d+-\d+$/
+  t.strictSame(Object.keys(await producer.enqueue('sales', event('{"a":0}', 'user.updated'))).sort(), ['cleanup', 'duplicate', 'eventId', 'skipped', 'stored'])
+  t.match(await producer.enqueue('sales', event('{"a":1}', 'user.updated')), { duplicate: false, stored: 1, skipped: ['crm'], cleanup: false, eventId }, 'the crm takes meeting.* only')
+  t.match(await producer.enqueue('sales', event('{"a":2}', 'meeting.started')), { duplicate: false, stored: 2, skipped: [], cleanup: false, eventId })
   const deauthorized = '{"event":"app_deauthorized","payload":{"account_id":"acc","user_id":"usr"}}'
-  t.same(await producer.enqueue('sales', event(deauthorized, 'app_deauthorized'), true), { duplicate: false, stored: 1, skipped: ['crm'], cleanup: true })
+  t.match(await producer.enqueue('sales', event(deauthorized, 'app_deauthorized'), true), { duplicate: false, stored: 1, skipped: ['crm'], cleanup: true, eventId })
   const client = redis.client()
-  t.equal(await client.xlen('zoom-relay:{sales}:events:recall'), 3)
+  t.equal(await client.xlen('zoom-relay:{sales}:events:recall'), 4)
   t.equal(await client.xlen('zoom-relay:{sales}:events:crm'), 1)
   const [[, fields] = ['', []]] = await client.xrange('zoom-relay:{sales}:deauthorizations', '-', '+')
   t.same(fields, ['b', deauthorized], 'the clean-up record is the body itself')
@@ -110,6 +113,38 @@ t.test('event filters and the deauthorization record', async t => {
     t.equal(groups.length, 1, `${key} was created with its consumer group`)
   }
   await t.rejects(producer.enqueue('nope', event('{}')), EnqueueError, 'an unknown app is refused')
+})
+
+t.test('an event is stored once: its record, its index entry, and a reference per destination that takes it', async t => {
+  const { redis, producer } = await setup(t)
+  const body = randomBytes(seededRandom(5), 700)
+  const facts = { mid: '85746065432', uuid: 'u==', acct: 'acc' }
+  const result = await producer.enqueue('sales', event(body, 'user.updated'), false, facts)
+  const id = result.eventId ?? ''
+  const client = redis.client()
+  t.same(await historyIndex(client, 'sales'), [{ id, index: { e: 'user.updated', ...facts, d: ['recall'], x: ['crm'] } }], 'the index entry: id = event id')
+  const record = await readRecord(client, id, 'sales')
+  t.equal(sha256(record?.body ?? ''), sha256(body), 'the exact bytes')
+  t.same(JSON.parse(record?.meta ?? '{}'), JSON.parse(storedMeta(event(body, 'user.updated'))))
+  t.equal(record?.unsettled, 1, 'one destination to settle it')
+  t.same(record?.deliveries, { recall: { s: 'pending', n: 0 }, crm: { s: 'filtered', n: 0 } })
+  t.same(await client.xrange('zoom-relay:{sales}:events:recall', '-', '+').then(entries => entries.map(([, fields]) => fields)), [['r', id]], 'the destination stream holds the id only')
+  t.same(await keysHolding(client, body), [`zoom-relay:{sales}:event:${id}`], 'the body is in one key')
+  t.equal((await producer.enqueue('sales', event(body, 'user.updated'))).duplicate, true)
+  t.equal(await client.xlen('zoom-relay:{sales}:history'), 1, 'a duplicate writes nothing')
+
+  // Retention 0: the history holds only what is still being delivered.
+  const config = loadConfig({ CONFIG_FILE: appsFile(t), REDIS_URL: redis.url })
+  const crmOnly = config.apps.filter(app => app.name === 'sales').map(app => ({ ...app, destinations: app.destinations.filter(d => d.name === 'crm') }))
+  const connection = createRedis(redis.url, 'producer')
+  t.teardown(() => { connection.disconnect() })
+  const retentionZero = new EventProducer(connection, { apps: crmOnly, prefix: 'zoom-relay', timeoutMs: 500, dedupWindowSeconds: 0, keepSettled: false })
+  const taken = await retentionZero.enqueue('sales', event('{"e":1}', 'meeting.started'))
+  t.ok(taken.eventId, 'retention 0: an event a destination takes is stored')
+  const filtered = await retentionZero.enqueue('sales', event('{"e":2}', 'user.updated'))
+  t.match(filtered, { duplicate: false, stored: 0, skipped: ['crm'] })
+  t.equal(filtered.eventId, undefined, 'one no destination takes is not kept')
+  t.equal(await client.xlen('zoom-relay:{sales}:history'), 2, 'no index entry for it')
 })
 
 t.test('Redis down: every request of the round is refused with EnqueueError, and it recovers', async t => {
@@ -126,7 +161,7 @@ t.test('Redis down: every request of the round is refused with EnqueueError, and
   for (let i = 0; i < 100 && result === undefined; i++) {
     try { result = await producer.enqueue('support', event('{"down":1}')) } catch { await new Promise(resolve => setTimeout(resolve, 50)) }
   }
-  t.same(result, { duplicate: false, stored: 1, skipped: [], cleanup: false }, 'stored once Redis is back: the refusal left no de-duplication mark')
+  t.match(result, { duplicate: false, stored: 1, skipped: [], cleanup: false, eventId: /^\d+-\d+$/ }, 'stored once Redis is back: the refusal left no de-duplication mark')
 })
 
 t.test('Redis hung: the round is refused after timeoutMs and the next round goes through once it answers', async t => {

@@ -165,3 +165,44 @@ t.test('streamDepth: waiting, taken and the oldest entry', async t => {
   await client.xreadgroup('GROUP', CONSUMER_GROUP, 'w', 'COUNT', 2, 'STREAMS', KEY, '>')
   t.same(await streamDepth(client, KEY), { waiting: 3, pending: 2, oldestAt: Number(first?.split('-')[0]) })
 })
+
+t.test('load: one call per read for all its entries; acknowledge: the outcomes of each flush with its ids', async t => {
+  const { redis, add } = await setup(t)
+  await add(10)
+  const connection = createRedis(redis.url, 'worker')
+  connection.on('error', () => {})
+  t.teardown(() => { connection.disconnect() })
+  const loads: number[] = []
+  const acknowledged: string[] = []
+  const outcomes: string[] = []
+  const c = new StreamConsumer<{ id: string, body: string }, string>({
+    redis: connection,
+    key: KEY,
+    concurrency: 4,
+    claimIdleMs: 60_000,
+    maxDeliveries: 3,
+    load: async entries => {
+      loads.push(entries.length)
+      return entries.map(entry => ({ id: entry.id, body: entry.fields.get('b')?.toString() ?? '' }))
+    },
+    handle: async item => item.body === 'body-3' ? undefined : `done ${item.body}`,
+    abandon: async () => undefined,
+    acknowledge: async (ids, flushed) => {
+      await connection.xack(KEY, CONSUMER_GROUP, ...ids)
+      await connection.xdel(KEY, ...ids)
+      acknowledged.push(...ids)
+      outcomes.push(...flushed)
+    },
+    logger: silent,
+    labels: {},
+    blockMs: 200
+  })
+  c.start()
+  t.teardown(async () => { await c.close(1000) })
+  await eventually(() => acknowledged.length === 10, 5000, 'all acknowledged')
+  t.equal(loads.reduce((a, b) => a + b, 0), 10, 'each entry loaded once')
+  t.equal(loads[0], 4, 'the first read\'s four entries in one load')
+  t.ok(loads.every(n => n <= 4), `one load per read of up to 4 (${loads.join(', ')})`)
+  t.same(outcomes.sort(), Array.from({ length: 10 }, (_, i) => `done body-${i}`).filter(o => o !== 'done body-3').sort(), 'an entry with nothing to record adds no outcome')
+  t.equal(await redis.client().xlen(KEY), 0)
+})

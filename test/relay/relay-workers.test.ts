@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap'
 import { request } from 'undici'
 import { eventually, metricValue, openQueue, RECALL_STREAM, streamLength } from '../helpers/queue.js'
+import { eventRecordKey } from '../../src/history/history-keys.js'
 import { startTestRedis } from '../helpers/redis-server.js'
 import { startTestRelay, SECRET } from '../helpers/relay.js'
 import { sha256, startSink, type SinkBehaviour } from '../helpers/sink.js'
@@ -109,10 +110,9 @@ t.test('web and worker as separate roles; a stored event whose bytes were altere
   const [first] = await client.xrange(RECALL_STREAM, '-', '+', 'COUNT', 1)
   t.ok(first, 'stored while no worker runs')
   t.equal(await streamLength(client), 2)
-  // Tamper with the stored bytes behind the relay's back: stream entries are immutable, so replace it.
+  // Tamper with the stored bytes behind the relay's back: the event's record holds them.
   const fields = Object.fromEntries(chunk(first?.[1] ?? []))
-  await client.xdel(RECALL_STREAM, first?.[0] ?? '')
-  await client.xadd(RECALL_STREAM, '*', 'b', meetingCreated(9), 'm', fields.m ?? '')
+  await client.hset(eventRecordKey('zoom-relay', { name: 'default' }, fields.r ?? ''), 'b', meetingCreated(9))
 
   const worker = await startTestRelay({ redisUrl: redis.url, recallBaseUrl: sink.url, role: 'worker' })
   t.teardown(async () => { await worker.close() })
@@ -155,7 +155,7 @@ t.test('a stored event that kept killing the workers holding it is dead-lettered
   const client = redis.client()
   // Eleven workers took it and died holding it (BullMQ's maxStalledCount is 10 for jobs).
   await client.xreadgroup('GROUP', 'relay', 'dead-worker', 'COUNT', 1, 'STREAMS', RECALL_STREAM, '>')
-  const [[id] = ['']] = await client.xrange(RECALL_STREAM, '-', '+')
+  const [[id, [, eventId] = []] = ['', []]] = await client.xrange(RECALL_STREAM, '-', '+')
   for (let i = 0; i < 10; i++) await client.xclaim(RECALL_STREAM, 'relay', 'dead-worker', 0, id)
   // A short lock: the entry is taken over after 2 × 100 ms + 5 s idle.
   const worker = await startTestRelay({ redisUrl: redis.url, recallBaseUrl: sink.url, role: 'worker', env: { DELIVERY_TIMEOUT_MS: '100', PROVIDER_API_TIMEOUT_MS: '100' } })
@@ -164,7 +164,7 @@ t.test('a stored event that kept killing the workers holding it is dead-lettered
   await eventually(async () => (await queue.getJobCounts('failed')).failed === 1, 20_000, 'dead-lettered')
   const [job] = await queue.getFailed()
   t.match(job?.failedReason, /Taken over 11 times/)
-  t.equal(job?.id, id, 'the job id is the stream entry id')
+  t.equal(job?.id, eventId, 'the job id is the event id')
   t.equal(sink.received.length, 0, 'never sent again automatically')
   t.equal(await metricValue(worker.metricsUrl, 'zoom_relay_dead_lettered_total', { reason: 'abandoned' }), 1)
   await eventually(async () => await streamLength(client) === 0, 5000, 'acknowledged')

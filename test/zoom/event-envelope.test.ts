@@ -19,9 +19,9 @@ function refuses (t: Test, body: string | Buffer, message: RegExp, name: string)
 
 t.test('reads the event and payload.plainToken', async t => {
   t.strictSame(read('{"payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"},"event_ts":1700000000000,"event":"endpoint.url_validation"}'),
-    { event: 'endpoint.url_validation', plainToken: 'qgg8vlvZRS6UYooatFL8Aw' })
-  t.strictSame(read('{"event":"meeting.created","payload":{"account_id":"a","object":{"id":1}}}'), { event: 'meeting.created', plainToken: undefined })
-  t.strictSame(read('{"event":"meeting.created"}'), { event: 'meeting.created', plainToken: undefined }, 'no payload')
+    { event: 'endpoint.url_validation', plainToken: 'qgg8vlvZRS6UYooatFL8Aw', facts: {} })
+  t.strictSame(read('{"event":"meeting.created","payload":{"account_id":"a","object":{"id":1}}}'), { event: 'meeting.created', plainToken: undefined, facts: { mid: '1', acct: 'a' } })
+  t.strictSame(read('{"event":"meeting.created"}'), { event: 'meeting.created', plainToken: undefined, facts: {} }, 'no payload')
   t.equal(read('{"event":"x","payload":null}').plainToken, undefined, 'payload null')
   t.equal(read('{"event":"x","payload":"tok"}').plainToken, undefined, 'payload a string')
   t.equal(read('{"event":"x","payload":[{"plainToken":"t"}]}').plainToken, undefined, 'payload an array')
@@ -35,7 +35,7 @@ t.test('reads the event and payload.plainToken', async t => {
 t.test('app_deauthorized: account_id and user_id are read too', async t => {
   t.equal(DEAUTHORIZED_EVENT, 'app_deauthorized')
   const body = '{"event":"app_deauthorized","event_ts":1700000000000,"payload":{"account_id":"EabCDEFghiLHMA","user_id":"z9jkdsfsdfjhdkfjQ","signature":"827edc3452044f0bc86bdd5684afb7d1e6becfa1a767f24df1b287853cf73000","deauthorization_time":"2019-06-17T13:52:28.632Z","client_id":"ADZ9k9bTWmGUoUbECUKU_a"}}'
-  t.strictSame(read(body), { event: 'app_deauthorized', plainToken: undefined, deauthorized: { accountId: 'EabCDEFghiLHMA', userId: 'z9jkdsfsdfjhdkfjQ' } })
+  t.strictSame(read(body), { event: 'app_deauthorized', plainToken: undefined, facts: { acct: 'EabCDEFghiLHMA' }, deauthorized: { accountId: 'EabCDEFghiLHMA', userId: 'z9jkdsfsdfjhdkfjQ' } })
   t.strictSame(read('{"event":"app_deauthorized"}').deauthorized, { accountId: undefined, userId: undefined }, 'missing ids')
   t.strictSame(read('{"event":"app_deauthorized","payload":{"account_id":1,"user_id":""}}').deauthorized, { accountId: undefined, userId: undefined }, 'non-string and empty ids')
   t.notOk('deauthorized' in read('{"event":"meeting.created","payload":{"account_id":"a","user_id":"u"}}'), 'other events have no deauthorized field')
@@ -55,7 +55,7 @@ t.test('a UTF-8 byte order mark is skipped; other leading bytes are not', async 
 t.test('invalid UTF-8 inside string values still parses (bytes become U+FFFD; the relayed body is untouched)', async t => {
   const body = Buffer.concat([Buffer.from('{"event":"meeting.created","payload":{"object":{"topic":"'), Buffer.from([0xff, 0xfe, 0xed, 0xa0, 0x80, 0xc3]), Buffer.from('"},"plainToken":"tok"}}')])
   const copy = Buffer.from(body)
-  t.strictSame(read(body), { event: 'meeting.created', plainToken: 'tok' })
+  t.strictSame(read(body), { event: 'meeting.created', plainToken: 'tok', facts: {} })
   t.ok(body.equals(copy), 'the input buffer is not modified')
   const inEvent = Buffer.concat([Buffer.from('{"event":"a'), Buffer.from([0xff]), Buffer.from('"}')])
   t.equal(read(inEvent).event, 'a\ufffd', 'an invalid byte in the event name is replaced, not dropped')
@@ -97,17 +97,27 @@ t.test('refuses a missing, empty, non-string or too long event', async t => {
   t.equal(read('{"event":" "}').event, ' ', 'not trimmed')
 })
 
+t.test('the history index facts: payload.object.id (as a string) and .uuid, payload.account_id; absent when missing', async t => {
+  t.strictSame(read('{"event":"meeting.ended","payload":{"account_id":"acc","object":{"id":85746065432,"uuid":"4444AAAiAAAAAiAiAiiAii=="}}}').facts, { mid: '85746065432', uuid: '4444AAAiAAAAAiAiAiiAii==', acct: 'acc' })
+  t.strictSame(read('{"event":"user.updated","payload":{"object":{"id":"KDcuGIm1QgePTO8WbOqwIQ"}}}').facts, { mid: 'KDcuGIm1QgePTO8WbOqwIQ' }, 'a string id as sent')
+  t.strictSame(read('{"event":"x","payload":{"object":{"id":true,"uuid":7},"account_id":""}}').facts, {}, 'other types and empty strings are left out')
+  t.strictSame(read('{"event":"x","payload":{"object":null}}').facts, {}, 'object null')
+  t.strictSame(read('{"event":"x","payload":{"object":{"uuid":"ü/+=="}}}').facts, { uuid: 'ü/+==' }, 'non-ASCII read as UTF-8')
+})
+
 /** The plain reading: decode as UTF-8, parse once. readEventEnvelope must always agree with it. */
 function referenceReading (body: Buffer): unknown {
   try {
     const start = body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0
     const parsed = JSON.parse(body.toString('utf8', start)) as unknown
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return 'not an object'
-    const { event, payload } = parsed as { event?: unknown, payload?: { plainToken?: unknown, account_id?: unknown, user_id?: unknown } | null }
+    const { event, payload } = parsed as { event?: unknown, payload?: { plainToken?: unknown, account_id?: unknown, user_id?: unknown, object?: { id?: unknown, uuid?: unknown } | null } | null }
     if (typeof event !== 'string' || event.length === 0 || event.length > 128) return 'no event'
     const text = (v: unknown): string | undefined => typeof v === 'string' && v !== '' ? v : undefined
     const p = typeof payload === 'object' && payload !== null ? payload : {}
-    return { event, plainToken: text(p.plainToken), ...(event === 'app_deauthorized' ? { deauthorized: { accountId: text(p.account_id), userId: text(p.user_id) } } : {}) }
+    const o = typeof p.object === 'object' && p.object !== null ? p.object : {}
+    const facts = Object.fromEntries(Object.entries({ mid: typeof o.id === 'number' ? String(o.id) : text(o.id), uuid: text(o.uuid), acct: text(p.account_id) }).filter(([, v]) => v !== undefined))
+    return { event, plainToken: text(p.plainToken), facts, ...(event === 'app_deauthorized' ? { deauthorized: { accountId: text(p.account_id), userId: text(p.user_id) } } : {}) }
   } catch {
     return 'not JSON'
   }
@@ -129,6 +139,7 @@ t.test('read as Latin-1 first, the fields are always those of a UTF-8 reading', 
     ['non-ASCII plainToken', Buffer.from('{"event":"endpoint.url_validation","payload":{"plainToken":"tök€n"}}')],
     ['escaped non-ASCII plainToken', Buffer.from('{"event":"endpoint.url_validation","payload":{"plainToken":"t\\u00f6k"}}')],
     ['non-ASCII deauthorization ids', Buffer.from('{"event":"app_deauthorized","payload":{"account_id":"äcc","user_id":"ü"}}')],
+    ['non-ASCII meeting id and uuid', Buffer.from('{"event":"meeting.created","payload":{"object":{"id":"mé","uuid":"ü=="}}}')],
     ['invalid UTF-8 in a string', Buffer.concat([Buffer.from('{"event":"e","x":"'), Buffer.from([0xff, 0xc3]), Buffer.from('"}')])],
     ['invalid UTF-8 right before a quote', Buffer.concat([Buffer.from('{"event":"e'), Buffer.from([0xc3]), Buffer.from('"}')])],
     ['invalid UTF-8 in the event name', Buffer.concat([Buffer.from('{"event":"e'), Buffer.from([0xfe]), Buffer.from('x"}')])],
@@ -145,7 +156,7 @@ t.test('read as Latin-1 first, the fields are always those of a UTF-8 reading', 
 
 t.test('the two readings agree on 5,000 seeded bodies of random bytes around JSON', async t => {
   const random = seededRandom(20261125)
-  const pieces = ['{', '}', '"event"', ':', '"e', '"app_deauthorized"', '"payload"', '{"plainToken":"', '"account_id"', ',', '"', '\\u00e9', '\\"', 'é', '🎉', ' ', '[', ']', '1']
+  const pieces = ['{', '}', '"event"', ':', '"e', '"app_deauthorized"', '"payload"', '{"plainToken":"', '"account_id"', '{"object":{"id":', '"uuid"', ',', '"', '\\u00e9', '\\"', 'é', '🎉', ' ', '[', ']', '1']
   let disagreements = 0
   for (let i = 0; i < 5000; i++) {
     const parts: Buffer[] = [Buffer.from(i % 3 === 0 ? '{"event":"' : '{')]
