@@ -110,7 +110,8 @@ export class RelayWorkers extends WorkerGroup {
       throw new DelayedError()
     }
     const { eventId } = job.data
-    if (gate.expired(job.data.receivedAt, admission)) {
+    // A replay waits from when it was asked for, not from when Zoom sent the event.
+    if (gate.expired(job.data.replay === true ? job.timestamp : job.data.receivedAt, admission)) {
       await gate.finished(admission, 'not_sent')
       const message = this.opts.attempts.expired({ app, destination, id: job.id ?? '' }, gate.settings.horizonMs)
       await job.updateProgress({ lastStatus: null, lastError: message, attempts: (job.data.priorAttempts ?? 0) + job.attemptsMade })
