@@ -21,7 +21,7 @@ import { writeRequestFiles } from './wrk-requests.js'
  * ~1 KB bodies). Prints each target with its figure and met/missed, and
  * writes bench-results.json. Knobs (docs/performance.md): BENCH_DURATION_S,
  * BENCH_ROUNDS, BENCH_BACKLOG, BENCH_RELAY_EVENTS, BENCH_PACED_RATE,
- * BENCH_PHASES (web,paced,all,fanout,relay,backlog,burst).
+ * BENCH_PHASES (web,paced,all,down,fanout,relay,backlog,burst).
  */
 const ROOT = new URL('..', import.meta.url).pathname
 const number = (name: string, fallback: number): number => {
@@ -37,7 +37,7 @@ const ROUNDS = Math.round(number('BENCH_ROUNDS', 3))
 const BACKLOG = Math.round(number('BENCH_BACKLOG', 100_000))
 const RELAY_EVENTS = Math.round(number('BENCH_RELAY_EVENTS', 40_000))
 const PACED_RATE = number('BENCH_PACED_RATE', 5000)
-const ALL_PHASES = ['web', 'paced', 'all', 'fanout', 'relay', 'backlog', 'burst'] as const
+const ALL_PHASES = ['web', 'paced', 'all', 'down', 'fanout', 'relay', 'backlog', 'burst'] as const
 type Phase = typeof ALL_PHASES[number]
 const PHASES = new Set((process.env.BENCH_PHASES ?? ALL_PHASES.join(',')).split(',').map(p => p.trim()).filter(Boolean))
 for (const p of PHASES) {
@@ -133,7 +133,7 @@ async function sampleUntil (read: () => Promise<number>, count: number, timeoutM
   }
 }
 
-interface Redises { web?: TestRedis, all?: TestRedis, fanout?: TestRedis }
+interface Redises { web?: TestRedis, all?: TestRedis, down?: TestRedis, fanout?: TestRedis }
 const redises: Redises = {}
 const clients: Redis[] = []
 const relays: BenchRelay[] = []
@@ -243,6 +243,47 @@ try {
           `ratio ${fmt(ratio, 2)}, delivered ${allDelivered.unique} distinct events for ${allDelivered.acked} acked (more: requests wrk left in flight at its end)`, problems))
       }
     })
+  }
+  // Role all while the destination answers 503: what an outage costs ingest, against the web role alone.
+  const downMemory: number[] = []
+  if (on('down')) {
+    const { server, client } = await redisFor('down')
+    const downSink = await startChild('bench/sink-server.ts')
+    children.push(downSink)
+    await fetch(`${downSink.url}/mode/down`, { method: 'POST' })
+    const down = await relay('all', server.url, downSink.url, 'down')
+    let before = 0
+    const downSide: Side = {
+      label: '3b all, destination answering 503',
+      url: `${down.url}/zoom/webhook`,
+      bare: [],
+      ours: [],
+      problems: [],
+      expected: 0,
+      before: async () => { before = await usedMemory(client) },
+      after: async report => {
+        // Nothing is cleared between rounds: the outage goes on, as it would, and the events keep waiting.
+        if (acked(report) > 0) downMemory.push((await usedMemory(client) - before) / acked(report))
+        return []
+      },
+      judge: (ratio, p99, problems) => {
+        const perEvent = median(downMemory)
+        print(`  Redis ${fmt(perEvent)} B per waiting event (per round ${downMemory.map(m => fmt(m)).join(', ')})`)
+        results.downMemoryPerEvent = perEvent
+        target(verdict('Redis per event waiting while the destination is down ≤ 1.6 KB', perEvent <= 1638 && downMemory.length > 0, `${fmt(perEvent)} B`, []))
+        const name = 'destination down (role all): ingest ≥ 0.85 × the web role\'s, p99 ≤ 1.5 × the web role\'s'
+        const webSide = sides.find(s => s.label === '2 zoom-relay web')
+        if (webSide === undefined || webSide.ours.length === 0) {
+          target(verdict(name, false, `needs the web phase in the same run (ratio to the bare route ${fmt(ratio, 2)}, ${p99})`, problems))
+          return
+        }
+        const toWeb = ratioOfMedians(downSide.ours.map(r => r.rps), webSide.ours.map(r => r.rps))
+        const p99ToWeb = ratioOfMedians(downSide.ours.map(r => r.p99), webSide.ours.map(r => r.p99))
+        print(`  against the web role in the same run: ingest ${fmt(toWeb, 2)} ×, p99 ${fmt(p99ToWeb, 2)} ×`)
+        target(verdict(name, toWeb >= 0.85 && p99ToWeb <= 1.5, `ingest ${fmt(toWeb, 2)} ×, p99 ${fmt(p99ToWeb, 2)} ×`, problems))
+      }
+    }
+    sides.push(downSide)
   }
   const fanoutMemory: number[] = []
   if (on('fanout')) {
