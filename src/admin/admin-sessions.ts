@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { RedisClient } from '../queue/redis-connection.js'
+import type { RedisClient } from '../redis/redis-connection.js'
 import { RelayError } from '../errors.js'
 import { randomToken } from '../oauth/pkce.js'
 

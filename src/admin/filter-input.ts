@@ -1,5 +1,5 @@
 import { RelayError } from '../errors.js'
-import type { DeliveryStateName } from '../history/delivery-record.js'
+import type { DeliveryStateName } from '../store/delivery-record.js'
 import type { EventFilters } from '../history/event-filters.js'
 import type { DeadLetterFilters } from '../operations/dead-letters.js'
 

@@ -1,12 +1,12 @@
 import type { Logger } from 'pino'
 import type { Config } from '../config/config.js'
-import type { RedisClient } from '../queue/redis-connection.js'
-import { BODY_FIELD, type StreamEntry } from '../queue/stored-event.js'
+import type { RedisClient } from '../redis/redis-connection.js'
+import { BODY_FIELD, type StreamEntry } from '../store/stored-event.js'
 import { readEventEnvelope, type EventEnvelope } from '../zoom/event-envelope.js'
-import { StreamConsumer, StreamConsumerSet } from '../queue/stream-consumer.js'
-import { cleanupStreamKey, entryTime } from '../queue/stream-keys.js'
-import { lockDurationMs, MAX_STALLED_COUNT } from '../queue/worker-group.js'
-import type { RelayQueues } from '../queue/relay-queues.js'
+import { StreamConsumer, StreamConsumerSet } from '../store/stream-consumer.js'
+import { cleanupStreamKey, entryTime } from '../store/stream-keys.js'
+import { lockDurationMs, MAX_STALLED_COUNT } from '../retry/worker-group.js'
+import type { RelayQueues } from '../retry/relay-queues.js'
 import type { CleanupJobData } from './cleanup-job.js'
 
 /**

@@ -1,12 +1,12 @@
 import { UnrecoverableError, type Job } from 'bullmq'
-import type { RedisClient } from '../queue/redis-connection.js'
+import type { RedisClient } from '../redis/redis-connection.js'
 import type { Logger } from 'pino'
 import type { AppConfig, Config, DeauthorizationConfig, DestinationConfig } from '../config/config.js'
 import { ProviderApiError } from '../errors.js'
 import type { RelayMetrics } from '../metrics/relay-metrics.js'
 import type { ProviderApis } from '../providers/provider-apis.js'
 import type { CredentialFilters } from '../providers/recall-api.js'
-import { WorkerGroup, workerOptions } from '../queue/worker-group.js'
+import { WorkerGroup, workerOptions } from '../retry/worker-group.js'
 import { cleanupQueueName, type CleanupJobData } from './cleanup-job.js'
 
 export interface CleanupResult {

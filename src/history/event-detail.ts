@@ -1,9 +1,9 @@
 import { hash } from 'node:crypto'
 import { redactSecrets } from '../admin/redact.js'
-import type { AttemptRecord } from './delivery-record.js'
+import type { AttemptRecord } from '../store/delivery-record.js'
 import type { LoadedEvent } from './event-record.js'
 import { eventDestinations, toDelivery, toSummary, type DestinationDelivery, type EventSummary } from './event-view.js'
-import { attemptsField, deliveryField, RECORD_UNSETTLED } from './history-keys.js'
+import { attemptsField, deliveryField, RECORD_UNSETTLED } from '../store/history-keys.js'
 
 /** One attempt of a destination's log, as operators see it. */
 export interface AttemptView {

@@ -1,8 +1,8 @@
 import type { AppConfig, Config } from '../config/config.js'
 import { EventQueryError, UnknownDestinationError } from '../errors.js'
-import { acceptsEvent, EVENT_PATTERN } from '../relay/event-filter.js'
-import type { DeliveryStateName, EventIndex } from './delivery-record.js'
-import { INDEX_FIELD } from './history-keys.js'
+import { acceptsEvent, EVENT_PATTERN } from '../store/event-filter.js'
+import type { DeliveryStateName, EventIndex } from '../store/delivery-record.js'
+import { INDEX_FIELD } from '../store/history-keys.js'
 
 /** The states a search can ask for; `paused` is a `pending` or `retrying` one while its destination is paused. */
 export const DELIVERY_STATES: readonly DeliveryStateName[] = ['pending', 'retrying', 'delivered', 'dead', 'filtered', 'paused']

@@ -1,6 +1,6 @@
 import type { Config } from '../config/config.js'
-import type { RedisClient } from '../queue/redis-connection.js'
-import type { RelayQueues } from '../queue/relay-queues.js'
+import type { RedisClient } from '../redis/redis-connection.js'
+import type { RelayQueues } from '../retry/relay-queues.js'
 import { eventDetail, type EventDetail } from './event-detail.js'
 import type { EventFilters } from './event-filters.js'
 import { loadEvent } from './event-record.js'

@@ -1,10 +1,10 @@
 import type { AppConfig, Config } from '../config/config.js'
 import { EventQueryError, IntegrityError, UnknownEventError } from '../errors.js'
-import type { RedisClient } from '../queue/redis-connection.js'
-import { BODY_FIELD, META_FIELD, readStoredEvent, type StoredEvent } from '../queue/stored-event.js'
-import { parsePublicEventId, type EventIndex } from './delivery-record.js'
+import type { RedisClient } from '../redis/redis-connection.js'
+import { BODY_FIELD, META_FIELD, readStoredEvent, type StoredEvent } from '../store/stored-event.js'
+import { parsePublicEventId, type EventIndex } from '../store/delivery-record.js'
 import { readIndexEntry } from './event-filters.js'
-import { eventRecordKey, historyKey, RECORD_BODY, RECORD_META } from './history-keys.js'
+import { eventRecordKey, historyKey, RECORD_BODY, RECORD_META } from '../store/history-keys.js'
 
 /** An event as the history holds it: index entry, record fields, stored metadata and body (when kept). */
 export interface LoadedEvent {

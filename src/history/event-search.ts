@@ -1,10 +1,10 @@
 import type { AppConfig, Config } from '../config/config.js'
 import { EventQueryError } from '../errors.js'
-import type { RedisClient } from '../queue/redis-connection.js'
+import type { RedisClient } from '../redis/redis-connection.js'
 import { readDestinationStates } from '../relay/destination-state.js'
 import { checkFilters, indexMatches, readIndexEntry, type EventFilters } from './event-filters.js'
 import { eventDestinations, toDelivery, toSummary, type EventSummary } from './event-view.js'
-import { deliveryField, eventRecordKey, historyKey } from './history-keys.js'
+import { deliveryField, eventRecordKey, historyKey } from '../store/history-keys.js'
 
 export interface ListOptions {
   /** At most this many events (1 to MAX_LIST_LIMIT). @defaultValue 50 */

@@ -1,6 +1,6 @@
 import type { AppConfig } from '../config/config.js'
-import { entryTime } from '../queue/stream-keys.js'
-import { publicEventId, type DeliveryRecord, type DeliveryStateName, type EventIndex } from './delivery-record.js'
+import { entryTime } from '../store/stream-keys.js'
+import { publicEventId, type DeliveryRecord, type DeliveryStateName, type EventIndex } from '../store/delivery-record.js'
 
 /** One destination's delivery of an event, as operators see it. */
 export interface DestinationDelivery {

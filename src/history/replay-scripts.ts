@@ -1,5 +1,5 @@
-import type { RedisClient } from '../queue/redis-connection.js'
-import { RECORD_BODY, RECORD_UNSETTLED } from './history-keys.js'
+import type { RedisClient } from '../redis/redis-connection.js'
+import { RECORD_BODY, RECORD_UNSETTLED } from '../store/history-keys.js'
 
 /**
  * Marks a replay in an event's record (KEYS[1]), for one destination

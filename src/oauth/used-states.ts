@@ -1,5 +1,5 @@
-import type { RedisClient } from '../queue/redis-connection.js'
-import { firstConnect } from '../queue/redis-connection.js'
+import type { RedisClient } from '../redis/redis-connection.js'
+import { firstConnect } from '../redis/redis-connection.js'
 
 const READY_WAIT_MS = 2000
 

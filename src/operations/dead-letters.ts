@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq'
 import { UnfilteredDeadLettersError } from '../errors.js'
-import { decodeBody, type DeliveryState, type RelayJobData } from '../queue/relay-job.js'
-import type { DestinationQueue, RelayQueues } from '../queue/relay-queues.js'
+import { decodeBody, type DeliveryState, type RelayJobData } from '../retry/relay-job.js'
+import type { DestinationQueue, RelayQueues } from '../retry/relay-queues.js'
 
 /** Which dead letters an operation applies to; every given field must match. */
 export interface DeadLetterFilters {

@@ -1,11 +1,11 @@
 import type { Job } from 'bullmq'
-import type { RedisClient } from '../queue/redis-connection.js'
-import { decodeBody, type DeadLetterReason, type DeliveryState, type RelayJobData } from '../queue/relay-job.js'
-import type { DestinationQueue, RelayQueues } from '../queue/relay-queues.js'
-import { toStreamEntry } from '../queue/stored-event.js'
-import { eventStreamKey } from '../queue/stream-keys.js'
-import { eventRecordKey, RECORD_BODY, REF_FIELD } from '../history/history-keys.js'
-import { acceptsEvent } from '../relay/event-filter.js'
+import type { RedisClient } from '../redis/redis-connection.js'
+import { decodeBody, type DeadLetterReason, type DeliveryState, type RelayJobData } from '../retry/relay-job.js'
+import type { DestinationQueue, RelayQueues } from '../retry/relay-queues.js'
+import { toStreamEntry } from '../store/stored-event.js'
+import { eventStreamKey } from '../store/stream-keys.js'
+import { eventRecordKey, RECORD_BODY, REF_FIELD } from '../store/history-keys.js'
+import { acceptsEvent } from '../store/event-filter.js'
 
 /** Where one event stands with one destination. */
 export type DeliveryProgress =

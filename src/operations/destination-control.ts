@@ -1,7 +1,7 @@
 import type { AppConfig, Config, DestinationConfig } from '../config/config.js'
 import { UnknownDestinationError } from '../errors.js'
-import type { RedisClient } from '../queue/redis-connection.js'
-import { destinationStateKey } from '../queue/stream-keys.js'
+import type { RedisClient } from '../redis/redis-connection.js'
+import { destinationStateKey } from '../store/stream-keys.js'
 import { readDestinationStates, type DestinationStateRow } from '../relay/destination-state.js'
 
 /** Which destinations an operator action applies to; unset: all. */

@@ -1,6 +1,7 @@
-import type { RedisClient } from '../queue/redis-connection.js'
+import { validationKey } from '../store/stream-keys.js'
+import type { RedisClient } from '../redis/redis-connection.js'
 import type { Config } from '../config/config.js'
-import type { RelayQueues } from '../queue/relay-queues.js'
+import type { RelayQueues } from '../retry/relay-queues.js'
 import { lastDeliveryField, readLastDeliveries } from '../relay/last-delivery.js'
 import { readDestinationStates, type DestinationState } from '../relay/destination-state.js'
 
@@ -28,11 +29,6 @@ export interface AppStatus {
   lastUrlValidation: string | null
   /** Time left until Zoom's 72 h re-validation is overdue, ms (negative: overdue); null without a validation. */
   revalidationDueInMs: number | null
-}
-
-/** Where the web role records the last answered URL validation per app (a hash: app → epoch ms). */
-export function validationKey (prefix: string): string {
-  return `${prefix}:url-validations`
 }
 
 /** The `status` command's figures, read from Redis. */

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Agent, request, type Dispatcher } from 'undici'
 import { ProviderApiError } from '../errors.js'
-import { isRetryableStatus, parseRetryAfter, retryDelay } from '../relay/retry-policy.js'
+import { isRetryableStatus, parseRetryAfter, retryDelay } from '../retry/retry-policy.js'
 
 /** An API answer the caller decides about (2xx, 400 with a conflict, 404 on delete…). */
 export interface ApiResponse {

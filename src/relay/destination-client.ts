@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { Pool } from 'undici'
 import { DeliveryError } from '../errors.js'
-import { isRetryableStatus, parseRetryAfter } from './retry-policy.js'
+import { isRetryableStatus, parseRetryAfter } from '../retry/retry-policy.js'
 
 /** Longest error body kept in a dead letter's reason; enough for Recall's JSON errors. */
 const ERROR_SNIPPET = 300

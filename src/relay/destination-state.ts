@@ -1,6 +1,6 @@
 import type { Config } from '../config/config.js'
-import type { RedisClient } from '../queue/redis-connection.js'
-import { destinationStateKey } from '../queue/stream-keys.js'
+import type { RedisClient } from '../redis/redis-connection.js'
+import { destinationStateKey } from '../store/stream-keys.js'
 
 /** What a destination is doing, as `zoom_relay_destination_state` and `zoom-relay status` report it. */
 export type DestinationState = 'closed' | 'open' | 'half_open' | 'paused'

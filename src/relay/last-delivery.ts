@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { RedisClient } from '../queue/redis-connection.js'
-import { lastDeliveryKey } from '../queue/stream-keys.js'
+import type { RedisClient } from '../redis/redis-connection.js'
+import { lastDeliveryKey } from '../store/stream-keys.js'
 
 /** Field of the last-delivery hash for one destination. */
 export function lastDeliveryField (app: string, destination: string): string {

@@ -1,15 +1,15 @@
 import { DelayedError, UnrecoverableError, type Job, type Worker } from 'bullmq'
-import type { RedisClient } from '../queue/redis-connection.js'
+import type { RedisClient } from '../redis/redis-connection.js'
 import type { Logger } from 'pino'
 import type { AppConfig, Config, DestinationConfig } from '../config/config.js'
-import { queueName } from '../queue/queue-name.js'
-import { decodeBody, type RelayJobData } from '../queue/relay-job.js'
-import { WorkerGroup, workerOptions } from '../queue/worker-group.js'
+import { queueName } from '../retry/queue-name.js'
+import { decodeBody, type RelayJobData } from '../retry/relay-job.js'
+import { WorkerGroup, workerOptions } from '../retry/worker-group.js'
 import type { DeliveryAttempts } from './delivery-attempt.js'
 import type { DestinationGate, DestinationGates } from './destination-gate.js'
 import type { LastDeliveryRecorder } from './last-delivery.js'
-import { attemptOutcome, deadOutcome, type DeliveryOutcome } from '../history/delivery-outcome.js'
-import type { HistoryRecorder } from '../history/history-recorder.js'
+import { attemptOutcome, deadOutcome, type DeliveryOutcome } from './delivery-outcome.js'
+import type { HistoryRecorder } from '../store/history-recorder.js'
 
 export interface RelayWorkersOptions {
   config: Config

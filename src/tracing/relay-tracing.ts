@@ -7,7 +7,7 @@ import { AlwaysOffSampler, AlwaysOnSampler, BasicTracerProvider, BatchSpanProces
 import { ATTR_ERROR_TYPE, ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE, ATTR_SERVER_ADDRESS, ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions'
 import type { Logger } from 'pino'
 import type { DestinationConfig, Role, TracingConfig } from '../config/config.js'
-import type { StoredEvent } from '../queue/stored-event.js'
+import type { StoredEvent } from '../store/stored-event.js'
 import type { AttemptContext, AttemptResult } from '../relay/delivery-attempt.js'
 import { formatTraceparent, parseTraceparent } from './traceparent.js'
 

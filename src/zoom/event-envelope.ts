@@ -1,5 +1,5 @@
 import { MalformedBodyError } from '../errors.js'
-import type { EventIndex } from '../history/delivery-record.js'
+import type { EventIndex } from '../store/delivery-record.js'
 
 /** What the event history's index holds from the body: each one absent when the body has none. */
 export type EventFacts = Pick<EventIndex, 'mid' | 'uuid' | 'acct'>

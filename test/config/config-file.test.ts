@@ -7,7 +7,7 @@ import { appsSchema, nearestKey } from '../../src/config/apps-schema.js'
 import { APP_NAME_PATTERN } from '../../src/config/config-file.js'
 import { loadConfig, requireResolved } from '../../src/config/load-config.js'
 import { ConfigError } from '../../src/errors.js'
-import { EVENT_PATTERN } from '../../src/relay/event-filter.js'
+import { EVENT_PATTERN } from '../../src/store/event-filter.js'
 import { configProblems } from '../helpers/config-problems.js'
 import { tempFile } from '../helpers/temp-file.js'
 

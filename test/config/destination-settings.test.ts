@@ -5,7 +5,7 @@ import t from 'tap'
 import { configProblems } from '../helpers/config-problems.js'
 import type { Config } from '../../src/config/config.js'
 import { loadConfig } from '../../src/config/load-config.js'
-import { destinationSettings } from '../../src/relay/destination-settings.js'
+import { destinationSettings } from '../../src/retry/destination-settings.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'zr-config-'))
 t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })

@@ -3,18 +3,18 @@ import type { Test } from 'tap'
 import type { Config } from '../../src/config/config.js'
 import { loadConfig } from '../../src/config/load-config.js'
 import { EventHistory } from '../../src/history/event-history.js'
-import { RelayQueues } from '../../src/queue/relay-queues.js'
-import { publicEventId, type AttemptRecord, type DeliveryRecord, type EventIndex } from '../../src/history/delivery-record.js'
-import { attemptsField, deliveryField, eventRecordKey, historyKey, INDEX_FIELD, RECORD_BODY, RECORD_META, RECORD_UNSETTLED } from '../../src/history/history-keys.js'
+import { RelayQueues } from '../../src/retry/relay-queues.js'
+import { publicEventId, type AttemptRecord, type DeliveryRecord, type EventIndex } from '../../src/store/delivery-record.js'
+import { attemptsField, deliveryField, eventRecordKey, historyKey, INDEX_FIELD, RECORD_BODY, RECORD_META, RECORD_UNSETTLED } from '../../src/store/history-keys.js'
 import { pickStoredHeaders } from '../../src/ingress/forwarded-headers.js'
-import { storedMeta } from '../../src/queue/stored-event.js'
-import { sealSignature } from '../../src/queue/stored-signature.js'
+import { storedMeta } from '../../src/store/stored-event.js'
+import { sealSignature } from '../../src/store/stored-signature.js'
 import type { TestRedis } from './redis-server.js'
 import { tempFile } from './temp-file.js'
 import { zoomHeaders } from './zoom.js'
 
 /**
- * One accepted event as the history stores it (src/history/history-keys.ts,
+ * One accepted event as the history stores it (src/store/history-keys.ts,
  * delivery-record.ts), written straight into Redis: the tests of what reads
  * the history do not depend on the ingest and the workers that write it.
  */

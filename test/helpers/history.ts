@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis'
-import type { AttemptRecord, DeliveryRecord, EventIndex } from '../../src/history/delivery-record.js'
-import { eventRecordKey, historyKey, INDEX_FIELD, RECORD_BODY, RECORD_META, RECORD_UNSETTLED } from '../../src/history/history-keys.js'
+import type { AttemptRecord, DeliveryRecord, EventIndex } from '../../src/store/delivery-record.js'
+import { eventRecordKey, historyKey, INDEX_FIELD, RECORD_BODY, RECORD_META, RECORD_UNSETTLED } from '../../src/store/history-keys.js'
 
 /** An event's record as the history holds it, read back for assertions. */
 export interface EventRecordView {

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
-import { readStoredEvent, toStreamEntry, type StoredEvent } from '../../src/queue/stored-event.js'
-import { eventRecordKey, RECORD_BODY, RECORD_META, REF_FIELD } from '../../src/history/history-keys.js'
+import { readStoredEvent, toStreamEntry, type StoredEvent } from '../../src/store/stored-event.js'
+import { eventRecordKey, RECORD_BODY, RECORD_META, REF_FIELD } from '../../src/store/history-keys.js'
 
 /** A read-side view of one relay queue, for assertions on what Redis holds. */
 export function openQueue (redisUrl: string, name = '{default.recall}'): { queue: Queue, close: () => Promise<void> } {

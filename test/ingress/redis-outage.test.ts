@@ -1,6 +1,6 @@
 import t from 'tap'
 import { request } from 'undici'
-import { eventStreamKey } from '../../src/queue/stream-keys.js'
+import { eventStreamKey } from '../../src/store/stream-keys.js'
 import { eventually, metricValue } from '../helpers/queue.js'
 import { startTestRedis } from '../helpers/redis-server.js'
 import { SECRET, startTestRelay } from '../helpers/relay.js'

@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import { createRedis, type RedisClient } from '../../src/queue/redis-connection.js'
+import { createRedis, type RedisClient } from '../../src/redis/redis-connection.js'
 import { LastDeliveryRecorder, readLastDeliveries } from '../../src/relay/last-delivery.js'
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.js'
 

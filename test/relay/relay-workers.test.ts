@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { request } from 'undici'
 import { eventually, metricValue, openQueue, RECALL_STREAM, streamLength } from '../helpers/queue.js'
-import { eventRecordKey } from '../../src/history/history-keys.js'
+import { eventRecordKey } from '../../src/store/history-keys.js'
 import { startTestRedis } from '../helpers/redis-server.js'
 import { startTestRelay, SECRET } from '../helpers/relay.js'
 import { sha256, startSink, type SinkBehaviour } from '../helpers/sink.js'

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import type { AppConfig, Config, DestinationConfig } from '../../config/config.js'
 import { ConfigError } from '../../errors.js'
-import { describeEndpoint } from '../../queue/redis-connection.js'
+import { describeEndpoint } from '../../redis/redis-connection.js'
 import { EXIT, usageError } from '../cli-error.js'
 import type { ConfigLoader } from './command.js'
 

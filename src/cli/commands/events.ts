@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import { EventQueryError, ReplayRefusedError, UnknownDestinationError, UnknownEventError } from '../../errors.js'
 import type { EventDetail } from '../../history/event-detail.js'
-import type { DeliveryStateName } from '../../history/delivery-record.js'
+import type { DeliveryStateName } from '../../store/delivery-record.js'
 import { DELIVERY_STATES, type EventFilters } from '../../history/event-filters.js'
 import { EventHistory } from '../../history/event-history.js'
 import { REPLAY_MAX_EVENTS } from '../../history/event-replay.js'

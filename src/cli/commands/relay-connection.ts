@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import type { Config } from '../../config/config.js'
-import { createRedis, describeEndpoint, firstConnect, type RedisClient, type RedisEndpoint } from '../../queue/redis-connection.js'
-import { RelayQueues } from '../../queue/relay-queues.js'
+import { createRedis, describeEndpoint, firstConnect, type RedisClient, type RedisEndpoint } from '../../redis/redis-connection.js'
+import { RelayQueues } from '../../retry/relay-queues.js'
 import { CliError, EXIT } from '../cli-error.js'
 
 /**

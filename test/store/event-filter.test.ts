@@ -1,5 +1,5 @@
 import t from 'tap'
-import { acceptsEvent, EVENT_PATTERN } from '../../src/relay/event-filter.js'
+import { acceptsEvent, EVENT_PATTERN } from '../../src/store/event-filter.js'
 
 t.test('no filter takes every event', async t => {
   t.ok(acceptsEvent(undefined, 'meeting.created'))

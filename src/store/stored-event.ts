@@ -1,12 +1,10 @@
 import { IntegrityError } from '../errors.js'
-import { encodeBody, type RelayJobData } from './relay-job.js'
-import { entryTime } from './stream-keys.js'
 import { isTraceparent } from '../tracing/traceparent.js'
-import { RECORD_BODY, RECORD_META } from '../history/history-keys.js'
+import { RECORD_BODY, RECORD_META } from './history-keys.js'
 
 /**
  * A verified webhook as the web role stores it in its app's history
- * (src/history/history-keys.ts: the record's body and metadata fields).
+ * (src/store/history-keys.ts: the record's body and metadata fields).
  * Redis values are binary-safe, so the body is stored as the exact bytes
  * Zoom sent: nothing to encode on the way in, nothing to decode on the way out.
  */
@@ -92,18 +90,4 @@ export function tryReadStoredEvent (entry: StreamEntry): StoredEvent | Integrity
     if (err instanceof IntegrityError) return err
     throw err
   }
-}
-
-/** The BullMQ job that carries a stored event (history id `eventId`) on when its first attempt did not deliver it. */
-export function toRelayJobData (stored: StoredEvent, eventId: string): RelayJobData {
-  const data: RelayJobData = {
-    ...encodeBody(stored.body),
-    headers: stored.headers,
-    signatureSha256: stored.signatureSha256,
-    event: stored.event,
-    receivedAt: entryTime(eventId),
-    eventId
-  }
-  if (stored.traceparent !== undefined) data.traceparent = stored.traceparent
-  return data
 }

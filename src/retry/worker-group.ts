@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Worker, type Job, type MinimalJob, type WorkerOptions } from 'bullmq'
-import type { RedisClient } from './redis-connection.js'
+import type { RedisClient } from '../redis/redis-connection.js'
 import type { Logger } from 'pino'
 import type { Config, RetryConfig } from '../config/config.js'
-import { retryDelay } from '../relay/retry-policy.js'
-import { longestTimeoutMs } from '../relay/destination-settings.js'
-import { OutageLog } from './outage-log.js'
+import { retryDelay } from './retry-policy.js'
+import { longestTimeoutMs } from './destination-settings.js'
+import { OutageLog } from '../redis/outage-log.js'
 import { RELAY_BACKOFF } from './relay-queues.js'
 
 /** Times a job (or stream entry) may be taken over from a worker that died holding it before it is given up. */

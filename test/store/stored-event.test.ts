@@ -1,5 +1,6 @@
 import t from 'tap'
-import { BODY_FIELD, META_FIELD, readStoredEvent, storedMeta, toRelayJobData, type StoredEvent } from '../../src/queue/stored-event.js'
+import { BODY_FIELD, META_FIELD, readStoredEvent, storedMeta, type StoredEvent } from '../../src/store/stored-event.js'
+import { toRelayJobData } from '../../src/retry/relay-job.js'
 
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
 const event: StoredEvent = {

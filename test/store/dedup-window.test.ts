@@ -1,5 +1,5 @@
 import t from 'tap'
-import { dedupBuckets } from '../../src/queue/dedup-window.js'
+import { dedupBuckets } from '../../src/store/dedup-window.js'
 
 t.test('an event is remembered for at least the window and at most twice as long', async t => {
   const window = 7_200_000

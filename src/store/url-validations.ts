@@ -1,8 +1,8 @@
 import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
-import { validationKey } from '../operations/relay-status.js'
-import type { RedisClient } from './redis-connection.js'
+import { validationKey } from './stream-keys.js'
+import type { RedisClient } from '../redis/redis-connection.js'
 
 export interface UrlValidationRecorderOptions {
   /** The web role's fail-fast connection: the recorder waits for it to be ready itself. */

@@ -2,7 +2,7 @@ import t from 'tap'
 import type { Redis } from 'ioredis'
 import { eventually } from '../helpers/queue.js'
 import { startTestRedis } from '../helpers/redis-server.js'
-import { createRedis } from '../../src/queue/redis-connection.js'
+import { createRedis } from '../../src/redis/redis-connection.js'
 
 /** ioredis' connector, which its failover detector disconnects on `+switch-master`; not in its typings. */
 function connectorOf (redis: Redis): { disconnect: () => void } {

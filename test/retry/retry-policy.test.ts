@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { RetryConfig } from '../../src/config/config.js'
 import { loadConfig } from '../../src/config/load-config.js'
-import { backoffDelay, isRetryableStatus, parseRetryAfter, retryDelay, retryHorizonMs } from '../../src/relay/retry-policy.js'
+import { backoffDelay, isRetryableStatus, parseRetryAfter, retryDelay, retryHorizonMs } from '../../src/retry/retry-policy.js'
 import { seededRandom } from '../helpers/random.js'
 
 const DEFAULTS: RetryConfig = loadConfig({ ZOOM_WEBHOOK_SECRET_TOKEN: 's', RECALL_ZOOM_OAUTH_APP_ID: 'a' }).retry

@@ -1,6 +1,6 @@
-import type { RedisClient } from '../queue/redis-connection.js'
-import { defineScripts } from '../queue/redis-scripts.js'
-import { CONSUMER_GROUP } from '../queue/stream-keys.js'
+import type { RedisClient } from '../redis/redis-connection.js'
+import { defineScripts } from './redis-scripts.js'
+import { CONSUMER_GROUP } from './stream-keys.js'
 import { attemptsField, deliveryField, RECORD_BODY, RECORD_META, RECORD_UNSETTLED } from './history-keys.js'
 
 /**

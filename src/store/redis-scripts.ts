@@ -1,5 +1,5 @@
-import type { RedisClient } from './redis-connection.js'
-import { deliveryField, INDEX_FIELD, RECORD_BODY, RECORD_META, RECORD_UNSETTLED, REF_FIELD } from '../history/history-keys.js'
+import type { RedisClient } from '../redis/redis-connection.js'
+import { deliveryField, INDEX_FIELD, RECORD_BODY, RECORD_META, RECORD_UNSETTLED, REF_FIELD } from './history-keys.js'
 import { BODY_FIELD } from './stored-event.js'
 import { CONSUMER_GROUP } from './stream-keys.js'
 

@@ -1,21 +1,9 @@
-import type { DeadLetterReason } from '../queue/relay-job.js'
-import type { AttemptResult } from '../relay/delivery-attempt.js'
-import type { AttemptRecord, DeliveryRecord } from './delivery-record.js'
+import type { DeadLetterReason } from '../retry/relay-job.js'
+import type { AttemptRecord, DeliveryOutcome } from '../store/delivery-record.js'
+import type { AttemptResult } from './delivery-attempt.js'
 
-/** What one attempt (or a dead letter without one) changes in a destination's DeliveryRecord; history-scripts.ts applies it. */
-export interface DeliveryOutcome {
-  /** The event id. */
-  id: string
-  update: {
-    s: Extract<DeliveryRecord['s'], 'retrying' | 'delivered' | 'dead'>
-    /** Dead-letter reason. */
-    x?: DeadLetterReason
-    /** Why, for an outcome without an attempt (expired, abandoned, corrupt). */
-    e?: string
-  }
-  /** The attempt, appended to the attempt log; absent when nothing was sent. */
-  attempt?: AttemptRecord
-}
+/** The record update the relay's attempt results make (the type lives with the record's format). */
+export type { DeliveryOutcome }
 
 /** The outcome of an attempt that started at `at` (epoch ms) and took `ms`; `replay`: an operator's replay. */
 export function attemptOutcome (id: string, result: AttemptResult, at: number, ms: number, replay = false): DeliveryOutcome {

@@ -1,9 +1,9 @@
 import type { AppConfig, DestinationConfig, HistoryRetention } from '../config/config.js'
 import { IntegrityError } from '../errors.js'
-import type { RedisClient } from '../queue/redis-connection.js'
-import { tryReadStoredEvent, type StoredEvent } from '../queue/stored-event.js'
+import type { RedisClient } from '../redis/redis-connection.js'
+import { tryReadStoredEvent, type StoredEvent } from './stored-event.js'
 import { MAX_LOGGED_ATTEMPTS } from './delivery-record.js'
-import type { DeliveryOutcome } from './delivery-outcome.js'
+import type { DeliveryOutcome } from './delivery-record.js'
 import { eventRecordKey, historyKey, RECORD_BODY, RECORD_META } from './history-keys.js'
 import { withHistoryScripts, type HistoryScripts } from './history-scripts.js'
 

@@ -1,4 +1,4 @@
-import type { RedisClient } from './redis-connection.js'
+import type { RedisClient } from '../redis/redis-connection.js'
 import { CONSUMER_GROUP, entryTime } from './stream-keys.js'
 
 /** What one stream holds. */

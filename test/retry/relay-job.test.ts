@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import t from 'tap'
-import { decodeBody, encodeBody, type RelayJobData } from '../../src/queue/relay-job.js'
+import { decodeBody, encodeBody, type RelayJobData } from '../../src/retry/relay-job.js'
 import { pick, randomBytes, randomInt, seededRandom } from '../helpers/random.js'
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex')

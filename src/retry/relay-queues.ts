@@ -1,11 +1,11 @@
 import { Queue, type DefaultJobOptions } from 'bullmq'
-import type { RedisClient } from './redis-connection.js'
+import type { RedisClient } from '../redis/redis-connection.js'
 import type { AppConfig, Config, DestinationConfig } from '../config/config.js'
 import { cleanupQueueName, type CleanupJobData } from '../deauthorization/cleanup-job.js'
 import type { QueueDepthReader } from '../metrics/relay-metrics.js'
 import { queueName } from './queue-name.js'
-import { streamDepth } from './stream-depth.js'
-import { cleanupStreamKey, eventStreamKey } from './stream-keys.js'
+import { streamDepth } from '../store/stream-depth.js'
+import { cleanupStreamKey, eventStreamKey } from '../store/stream-keys.js'
 import type { RelayJobData } from './relay-job.js'
 
 /** Name of the custom BullMQ backoff type; the worker's `backoffStrategy` implements it. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { AppConfig, Config } from '../config/config.js'
-import type { RedisClient } from '../queue/redis-connection.js'
+import type { RedisClient } from '../redis/redis-connection.js'
 import { bodySweepCursorKey, eventRecordKey, historyKey, sweepCursorKey, sweeperLockKey } from './history-keys.js'
 import { withHistoryScripts, type HistoryScripts } from './history-scripts.js'
 

@@ -1,14 +1,14 @@
 import { hash } from 'node:crypto'
 import type { AppConfig } from '../config/config.js'
 import { EnqueueError } from '../errors.js'
-import { acceptsEvent } from '../relay/event-filter.js'
-import { firstConnect, type RedisClient } from './redis-connection.js'
+import { acceptsEvent } from './event-filter.js'
+import { firstConnect, type RedisClient } from '../redis/redis-connection.js'
 import { MASK_CLEANUP, MASK_EVENT, MASK_SKIP, withRelayScripts, type RelayScripts } from './redis-scripts.js'
 import { storedMeta, type StoredEvent } from './stored-event.js'
 import { dedupBuckets } from './dedup-window.js'
 import { cleanupStreamKey, eventStreamKey } from './stream-keys.js'
-import { eventRecordKey, historyKey } from '../history/history-keys.js'
-import type { EventIndex } from '../history/delivery-record.js'
+import { eventRecordKey, historyKey } from './history-keys.js'
+import type { EventIndex } from './delivery-record.js'
 import type { EventFacts } from '../zoom/event-envelope.js'
 
 /** What one accepted event became. */

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { parseHttpDate } from '../../src/relay/http-date.js'
+import { parseHttpDate } from '../../src/retry/http-date.js'
 
 const EXAMPLE = Date.UTC(1994, 10, 6, 8, 49, 37)
 

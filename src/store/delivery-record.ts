@@ -81,3 +81,18 @@ export function parsePublicEventId (value: string): { app: string, id: string } 
   const match = PUBLIC_ID.exec(value)
   return match === null ? undefined : { app: match[1] as string, id: match[2] as string }
 }
+
+/** What one attempt (or a dead letter without one) changes in a destination's DeliveryRecord; history-scripts.ts applies it. */
+export interface DeliveryOutcome {
+  /** The event id. */
+  id: string
+  update: {
+    s: Extract<DeliveryRecord['s'], 'retrying' | 'delivered' | 'dead'>
+    /** Dead-letter reason (relay-job.ts DeadLetterReason). */
+    x?: string
+    /** Why, for an outcome without an attempt (expired, abandoned, corrupt). */
+    e?: string
+  }
+  /** The attempt, appended to the attempt log; absent when nothing was sent. */
+  attempt?: AttemptRecord
+}

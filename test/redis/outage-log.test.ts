@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream'
 import t from 'tap'
 import { createLogger } from '../../src/logger.js'
-import { OutageLog } from '../../src/queue/outage-log.js'
+import { OutageLog } from '../../src/redis/outage-log.js'
 
 t.test('an outage is logged when it starts, at most once a minute while it lasts, and when it ends', async t => {
   const lines: Array<{ level: number, msg: string, downForMs?: number, failuresSinceLastLine?: number }> = []

@@ -53,3 +53,8 @@ export function probeLockKey (prefix: string, app: Pick<AppConfig, 'name'>, dest
 export function rateWindowKey (prefix: string, app: Pick<AppConfig, 'name'>, destination: Pick<DestinationConfig, 'name'>, second: number): string {
   return `${prefix}:{${app.name}}:rate:${destination.name}:${second}`
 }
+
+/** Where the web role records the last answered URL validation per app (a hash: app → epoch ms). */
+export function validationKey (prefix: string): string {
+  return `${prefix}:url-validations`
+}

@@ -1,4 +1,6 @@
 import { isUtf8 } from 'node:buffer'
+import type { StoredEvent } from '../store/stored-event.js'
+import { entryTime } from '../store/stream-keys.js'
 
 /** What a failed attempt leaves on the job (as its progress), for the dead-letter tools. */
 export interface DeliveryState {
@@ -30,7 +32,7 @@ export interface RelayJobData {
   receivedAt: number
   /** The stored event's `traceparent` (stored-event.ts): retries join the event's trace. @defaultValue unset */
   traceparent?: string
-  /** The event's id in its app's history (src/history/history-keys.ts); absent on jobs stored before the history existed. */
+  /** The event's id in its app's history (src/store/history-keys.ts); absent on jobs stored before the history existed. */
   eventId?: string
   /** Set on a job an operator asked for (`zoom-relay events replay`): its attempts are logged as a replay's. @defaultValue unset */
   replay?: true
@@ -55,4 +57,18 @@ export function encodeBody (body: Buffer): Pick<RelayJobData, 'body' | 'encoding
 
 export function decodeBody (data: Pick<RelayJobData, 'body' | 'encoding'>): Buffer {
   return Buffer.from(data.body, data.encoding)
+}
+
+/** The BullMQ job that carries a stored event (history id `eventId`) on when its first attempt did not deliver it. */
+export function toRelayJobData (stored: StoredEvent, eventId: string): RelayJobData {
+  const data: RelayJobData = {
+    ...encodeBody(stored.body),
+    headers: stored.headers,
+    signatureSha256: stored.signatureSha256,
+    event: stored.event,
+    receivedAt: entryTime(eventId),
+    eventId
+  }
+  if (stored.traceparent !== undefined) data.traceparent = stored.traceparent
+  return data
 }
