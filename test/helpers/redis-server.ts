@@ -22,13 +22,24 @@ export interface TestRedis {
   client: () => Redis
 }
 
+/** Ports freePort has handed out in this process. */
+const issuedPorts = new Set<number>()
+
+/** A loopback port nothing listens on now, never the same one twice in a process. */
 export async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise(resolve => server.close(resolve))
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return address.port
+  // The kernel may hand the port it just freed out again: two calls in a row (PORT, then METRICS_PORT) once got the
+  // same one. A port is handed out at most once per process.
+  for (;;) {
+    const server = createServer()
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    const address = server.address()
+    await new Promise(resolve => server.close(resolve))
+    if (address === null || typeof address === 'string') throw new Error('no port')
+    if (!issuedPorts.has(address.port)) {
+      issuedPorts.add(address.port)
+      return address.port
+    }
+  }
 }
 
 /** A real redis-server of this suite's own, on a free loopback port, in a temp dir. */
