@@ -7,7 +7,7 @@ import { eventually, metricValue, openQueue, openStream } from '../helpers/queue
 import { startTestRedis } from '../helpers/redis-server.js'
 import { RECALL_APP_ID, SECRET, startTestRelay } from '../helpers/relay.js'
 import { sha256, startSink } from '../helpers/sink.js'
-import { tempFile } from '../helpers/temp-file.js'
+import { oneDestinationConfig } from '../helpers/temp-file.js'
 import { meetingCreated, zoomHeaders } from '../helpers/zoom.js'
 
 async function send (url: string, body: string): Promise<number> {
@@ -85,16 +85,7 @@ t.test('events that wait past the retry horizon while the circuit is open become
   const sink = await startSink(() => ({ status: 503 }))
   t.teardown(async () => { await sink.close() })
   // A horizon of 300 ms (retries after 100 and 200 ms): whatever waits for the first probe (1 s) is past it.
-  const file = tempFile(t, 'apps.yaml', `apps:
-  - name: sales
-    secretTokens: ["${SECRET}"]
-    destinations:
-      - type: http
-        name: crm
-        url: ${sink.url}/hook
-        retry: { attempts: 3, baseDelayMs: 100, maxDelayMs: 200 }
-        circuitBreaker: { failures: 2, maxProbeIntervalMs: 1000 }
-`)
+  const file = oneDestinationConfig(t, SECRET, `${sink.url}/hook`, ['retry: { attempts: 3, baseDelayMs: 100, maxDelayMs: 200 }', 'circuitBreaker: { failures: 2, maxProbeIntervalMs: 1000 }'])
   const relay = await startTestRelay({ redisUrl: redis.url, recallBaseUrl: sink.url, env: { CONFIG_FILE: file } })
   t.teardown(async () => { await relay.close() })
   const client = new Redis(redis.url)

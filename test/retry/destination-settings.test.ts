@@ -5,7 +5,7 @@ import { startTestRedis } from '../helpers/redis-server.js'
 import { startRelayProcess } from '../helpers/relay-process.js'
 import { SECRET, startTestRelay } from '../helpers/relay.js'
 import { sha256, startSink, type Sink } from '../helpers/sink.js'
-import { tempFile } from '../helpers/temp-file.js'
+import { oneDestinationConfig, tempFile } from '../helpers/temp-file.js'
 import { meetingCreated, zoomHeaders } from '../helpers/zoom.js'
 
 async function send (url: string, body: string): Promise<number> {
@@ -74,15 +74,7 @@ t.test('a rate limit holds across two worker processes', async t => {
   const arrivals: number[] = []
   sink.behave(() => { arrivals.push(Date.now()); return { status: 200 } })
   const perSecond = 10
-  const file = tempFile(t, 'apps.yaml', `apps:
-  - name: sales
-    secretTokens: ["${SECRET}"]
-    destinations:
-      - type: http
-        name: crm
-        url: ${sink.url}/hook
-        rateLimit: { perSecond: ${perSecond} }
-`)
+  const file = oneDestinationConfig(t, SECRET, `${sink.url}/hook`, [`rateLimit: { perSecond: ${perSecond} }`])
   const web = await startTestRelay({ redisUrl: redis.url, recallBaseUrl: sink.url, role: 'web', env: { CONFIG_FILE: file } })
   t.teardown(async () => { await web.close() })
   const total = 70
