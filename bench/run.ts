@@ -21,7 +21,7 @@ import { writeRequestFiles } from './wrk-requests.js'
  * ~1 KB bodies). Prints each target with its figure and met/missed, and
  * writes bench-results.json. Knobs (docs/performance.md): BENCH_DURATION_S,
  * BENCH_ROUNDS, BENCH_BACKLOG, BENCH_RELAY_EVENTS, BENCH_PACED_RATE,
- * BENCH_PHASES (web,paced,all,down,fanout,relay,backlog,burst).
+ * BENCH_PHASES (web,paced,all,down,fanout,relay,backlog,burst,outage).
  */
 const ROOT = new URL('..', import.meta.url).pathname
 const number = (name: string, fallback: number): number => {
@@ -37,7 +37,7 @@ const ROUNDS = Math.round(number('BENCH_ROUNDS', 3))
 const BACKLOG = Math.round(number('BENCH_BACKLOG', 100_000))
 const RELAY_EVENTS = Math.round(number('BENCH_RELAY_EVENTS', 40_000))
 const PACED_RATE = number('BENCH_PACED_RATE', 5000)
-const ALL_PHASES = ['web', 'paced', 'all', 'down', 'fanout', 'relay', 'backlog', 'burst'] as const
+const ALL_PHASES = ['web', 'paced', 'all', 'down', 'fanout', 'relay', 'backlog', 'burst', 'outage'] as const
 type Phase = typeof ALL_PHASES[number]
 const PHASES = new Set((process.env.BENCH_PHASES ?? ALL_PHASES.join(',')).split(',').map(p => p.trim()).filter(Boolean))
 for (const p of PHASES) {
@@ -119,8 +119,8 @@ async function storedEvents (redis: Redis): Promise<number> {
   const lengths = await streamLengths(redis)
   return lengths.length === 0 ? 0 : Math.min(...lengths)
 }
-async function sinkStats (sinkUrl: string): Promise<{ count: number, unique: number, first: number, last: number }> {
-  return await (await fetch(`${sinkUrl}/stats`)).json() as { count: number, unique: number, first: number, last: number }
+async function sinkStats (sinkUrl: string): Promise<{ count: number, unique: number, first: number, last: number, maxInFlight: number }> {
+  return await (await fetch(`${sinkUrl}/stats`)).json() as { count: number, unique: number, first: number, last: number, maxInFlight: number }
 }
 /** Polls `read` every 100 ms until it reaches `count` (or `timeoutMs`), keeping the samples. */
 async function sampleUntil (read: () => Promise<number>, count: number, timeoutMs: number, samples: CountSample[] = []): Promise<CountSample[]> {
@@ -133,7 +133,7 @@ async function sampleUntil (read: () => Promise<number>, count: number, timeoutM
   }
 }
 
-interface Redises { web?: TestRedis, all?: TestRedis, down?: TestRedis, fanout?: TestRedis }
+interface Redises { web?: TestRedis, all?: TestRedis, down?: TestRedis, fanout?: TestRedis, outage?: TestRedis }
 const redises: Redises = {}
 const clients: Redis[] = []
 const relays: BenchRelay[] = []
@@ -507,6 +507,44 @@ try {
     print(row('7 burst, destination down (web + worker)', burst))
     results.burst = { burst, problems }
     target(verdict('burst with the destination down: ack p99 ≤ 20 ms, max ≤ 100 ms', burst.p99 <= 20 && burst.max <= 100, `p99 ${fmt(burst.p99, 1)} ms, max ${fmt(burst.max, 1)} ms at ${fmt(burst.rps)} req/s`, problems))
+  }
+
+  // An outage of BACKLOG events: role all with the destination down (its circuit opens, events wait), then back up.
+  if (on('outage')) {
+    const { server, client } = await redisFor('outage')
+    const outageSink = await startChild('bench/sink-server.ts')
+    children.push(outageSink)
+    await fetch(`${outageSink.url}/mode/down`, { method: 'POST' })
+    const all = await relay('all', server.url, outageSink.url, 'outage')
+    const files = requestFiles(BACKLOG + 2 * CONNECTIONS)
+    // Every accepted event has one entry in its app's history index: the count of what was stored, whatever waits where.
+    const accepted = async (): Promise<number> => {
+      let n = 0
+      for (const key of await client.keys('*:history')) n += await client.xlen(key)
+      return n
+    }
+    const ingest = await load(`${all.url}/zoom/webhook`, files, { durationS: 900, stopAfterPerThread: Math.ceil(BACKLOG / THREADS), until: async () => await accepted() >= BACKLOG })
+    dropFiles(files)
+    const stored = await accepted()
+    await fetch(`${outageSink.url}/reset`, { method: 'POST' })
+    // Each answer takes 10 ms, as a real destination's would: only then do the requests in flight add up to be counted.
+    await fetch(`${outageSink.url}/delay/10`, { method: 'POST' })
+    await fetch(`${outageSink.url}/mode/up`, { method: 'POST' })
+    const upAt = performance.now()
+    // The open circuit's next probe comes at most CIRCUIT_BREAKER_MAX_PROBE_INTERVAL_MS (60 s) later; then the ramp.
+    const drain = await sampleUntil(async () => (await sinkStats(outageSink.url)).unique, stored, 600_000)
+    const stats = await sinkStats(outageSink.url)
+    const firstAfterMs = stats.first - (performance.timeOrigin + upAt)
+    const problems = runProblems('outage ingest', ingest)
+    if (stats.unique < stored) problems.push(`${stored - stats.unique} of ${stored} acked events not delivered within 600 s`)
+    print('')
+    print(`8 outage of ${stored} acked events (role all, destination answering 503, then 200): first delivery ${fmt(firstAfterMs / 1000, 1)} s after it came back, ` +
+      `all in ${fmt((drain.at(-1)?.atMs ?? upAt) / 1000 - upAt / 1000, 1)} s; ${stats.unique} distinct delivered, ${stats.count - stats.unique} twice, at most ${stats.maxInFlight} in flight (DELIVERY_CONCURRENCY 16)` +
+      (problems.length > 0 ? ` — ${problems.join('; ')}` : ''))
+    results.outage = { stored, delivered: stats.unique, deliveredTwice: stats.count - stats.unique, maxInFlight: stats.maxInFlight, firstAfterMs, problems }
+    target(verdict('after an outage: never more than the concurrency (16) in flight, nothing lost, nothing delivered twice', stats.maxInFlight <= 16 && stats.unique >= stored && stats.count === stats.unique,
+      `${stats.maxInFlight} in flight at most, ${stats.unique} of ${stored} delivered, ${stats.count - stats.unique} twice`, problems))
+    await stopRelay(all)
   }
 
   print('')
