@@ -55,7 +55,7 @@ export interface DestinationConfig {
   attendeeConnection?: { isLocalRecordingTokenSupported: boolean, isOnbehalfTokenSupported: boolean }
   /** Whole-request timeout of one attempt. @defaultValue `deliveryTimeoutMs` (DELIVERY_TIMEOUT_MS) */
   timeoutMs?: number
-  /** Deliveries in flight per worker process (first attempts and retries each). @defaultValue `deliveryConcurrency` */
+  /** Deliveries in flight per worker process, first attempts and retries together. @defaultValue `deliveryConcurrency` */
   concurrency?: number
   /** This destination's retry schedule; each field defaults to the env value (RETRY_*). */
   retry?: { attempts?: number, baseDelayMs?: number, maxDelayMs?: number }
@@ -214,7 +214,7 @@ export interface Config {
   enqueueTimeoutMs: number
   /** Whole-request timeout of one delivery attempt. @defaultValue 10_000 */
   deliveryTimeoutMs: number
-  /** Deliveries in flight per destination per worker process. @defaultValue 16 */
+  /** Deliveries in flight per destination per worker process, first attempts and retries together. @defaultValue 16 */
   deliveryConcurrency: number
   retry: RetryConfig
   /**

@@ -88,13 +88,14 @@ function withGateScripts (redis: RedisClient): RedisClient & GateScripts {
 
 /**
  * One destination as this worker process sees it: whether it is paused,
- * whether its circuit is open, how many attempts each lane may have in
+ * whether its circuit is open, how many attempts both lanes may have in
  * flight, and its rate limit. The shared state lives in Redis
  * (destination-state.ts), read every `GATE_POLL_MS`; this process's own
  * outcomes update it at once.
  *
- * Closed: each lane may hold up to `concurrency` attempts (after a circuit
- * closes: 1, then doubling with each round of successes). Paused: nothing.
+ * Closed: both lanes together may have up to `concurrency` attempts at the
+ * destination (after a circuit closes: 1, then doubling with each round of
+ * successes). Paused: nothing.
  * Open: nothing, except the probe: the one process holding the probe lock
  * offers it to its stream lane, then to its retry lane, and sends one real
  * waiting event.
@@ -120,6 +121,9 @@ export class DestinationGate {
   /** The shared count of consecutive failures may be above 0: a success resets it. */
   private failuresKnown = false
   private listeners = new Set<() => void>()
+  /** Attempts of each lane at the destination now, and those waiting for a place: one allowance for both lanes. */
+  private readonly sending: Record<Lane, number> = { stream: 0, retry: 0 }
+  private readonly queued: Array<{ lane: Lane, start: () => void }> = []
 
   constructor (opts: { config: Config, app: AppConfig, destination: DestinationConfig, redis: RedisClient, logger: Logger }) {
     this.app = opts.app
@@ -137,11 +141,55 @@ export class DestinationGate {
     return effectiveState(this.shared)
   }
 
-  /** Attempts `lane` may have in flight now. */
+  /**
+   * Attempts `lane` may take on now. The stream lane reads only what the
+   * places the retry lane leaves free can send, so its events wait in the
+   * stream rather than in this process; the retry lane may hold more jobs
+   * than places, each waiting in `send` for one.
+   */
   allowance (lane: Lane): number {
     if (this.shared.paused) return 0
-    if (this.settings.circuitBreaker === undefined || this.shared.circuit === 'closed') return this.ramp
+    if (this.settings.circuitBreaker === undefined || this.shared.circuit === 'closed') {
+      return lane === 'stream' ? Math.max(0, this.ramp - this.sending.retry) : this.ramp
+    }
     return this.probeHeld && this.probeLane === lane && !this.probeBusy ? 1 : 0
+  }
+
+  /**
+   * Sends one admitted attempt of `lane` through `attempt` once one of the
+   * destination's places is free: the two lanes share one allowance (the
+   * concurrency, or the ramp after a circuit closed), so the destination never
+   * sees more than that in flight from this process. Places go first come,
+   * first served.
+   */
+  async send<R> (lane: Lane, attempt: () => Promise<R>): Promise<R> {
+    if (this.queued.length > 0 || this.inFlight() >= this.ramp) {
+      await new Promise<void>(resolve => { this.queued.push({ lane, start: resolve }) })
+    } else {
+      this.sending[lane]++
+    }
+    try {
+      return await attempt()
+    } finally {
+      this.sending[lane]--
+      this.startQueued()
+      // The stream lane's allowance grows when a retry leaves.
+      if (lane === 'retry') this.notify()
+    }
+  }
+
+  /** Attempts at the destination now, both lanes. */
+  inFlight (): number {
+    return this.sending.stream + this.sending.retry
+  }
+
+  /** Hands free places (after a send, or a ramp step) to the attempts waiting, in order. */
+  private startQueued (): void {
+    while (this.queued.length > 0 && this.inFlight() < this.ramp) {
+      const next = this.queued.shift() as { lane: Lane, start: () => void }
+      this.sending[next.lane]++
+      next.start()
+    }
   }
 
   /** Resolves when the allowances may have changed, or after `ms`. */
@@ -242,6 +290,7 @@ export class DestinationGate {
       if (this.ramp < this.maxConcurrency() && ++this.rampSuccesses >= this.ramp) {
         this.ramp = Math.min(this.maxConcurrency(), this.ramp * 2)
         this.rampSuccesses = 0
+        this.startQueued()
         this.notify()
       }
     } else if (outcome === 'failure' && breaker !== undefined && this.shared.circuit === 'closed') {

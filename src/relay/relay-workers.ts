@@ -119,15 +119,20 @@ export class RelayWorkers extends WorkerGroup {
       throw new UnrecoverableError(message)
     }
     await gate.rateToken()
-    const startedAt = Date.now()
-    const result = await this.opts.attempts.attempt({
+    const attempt = {
       app,
       destination,
       id: job.id ?? '',
       attempt: (job.data.priorAttempts ?? 0) + job.attemptsMade + 1,
       finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
       timeoutMs: gate.settings.timeoutMs
-    }, { ...job.data, body: decodeBody(job.data) })
+    }
+    // Taken when the attempt leaves, not while it waits for a place.
+    let startedAt = 0
+    const result = await gate.send('retry', async () => {
+      startedAt = Date.now()
+      return await this.opts.attempts.attempt(attempt, { ...job.data, body: decodeBody(job.data) })
+    })
     if (eventId !== undefined) await this.record(app, destination, attemptOutcome(eventId, result, startedAt, Date.now() - startedAt, job.data.replay === true))
     await gate.finished(admission, result)
     switch (result.outcome) {

@@ -28,6 +28,8 @@ export interface Sink {
   received: ReceivedRequest[]
   /** Replace how the sink answers from now on. */
   behave: (behaviour: SinkBehaviour) => void
+  /** The most requests it had in flight at once (arrived, not yet answered). */
+  maxInFlight: () => number
   /** Resolves once `count` requests have arrived (or rejects after `timeoutMs`). */
   waitFor: (count: number, timeoutMs?: number) => Promise<void>
   close: () => Promise<void>
@@ -40,6 +42,8 @@ export async function startSink (behaviour: SinkBehaviour = () => ({ status: 200
   const received: ReceivedRequest[] = []
   let current = behaviour
   const waiters: Array<() => void> = []
+  let inFlight = 0
+  let maxInFlight = 0
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
@@ -50,8 +54,10 @@ export async function startSink (behaviour: SinkBehaviour = () => ({ status: 200
       received.push(record)
       for (const w of waiters.splice(0)) w()
       const reply = current(record, index)
+      maxInFlight = Math.max(maxInFlight, ++inFlight)
       void (async () => {
         if (reply.delayMs !== undefined) await sleep(reply.delayMs)
+        inFlight--
         if (reply.reset === true) { req.socket.destroy(); return }
         res.writeHead(reply.status, reply.headers).end(reply.body ?? '')
       })()
@@ -63,6 +69,7 @@ export async function startSink (behaviour: SinkBehaviour = () => ({ status: 200
     url: `http://127.0.0.1:${port}`,
     received,
     behave: b => { current = b },
+    maxInFlight: () => maxInFlight,
     waitFor: async (count, timeoutMs = 20_000) => {
       const deadline = Date.now() + timeoutMs
       while (received.length < count) {

@@ -4,7 +4,7 @@ import { eventually, metricValue, openQueue } from '../helpers/queue.js'
 import { startTestRedis } from '../helpers/redis-server.js'
 import { startRelayProcess } from '../helpers/relay-process.js'
 import { SECRET, startTestRelay } from '../helpers/relay.js'
-import { sha256, startSink, type Sink } from '../helpers/sink.js'
+import { sha256, startSink } from '../helpers/sink.js'
 import { oneDestinationConfig, tempFile } from '../helpers/temp-file.js'
 import { meetingCreated, zoomHeaders } from '../helpers/zoom.js'
 
@@ -14,24 +14,11 @@ async function send (url: string, body: string): Promise<number> {
   return res.statusCode
 }
 
-/** A sink that answers after `delayMs` and remembers the most requests it had in flight at once. */
-async function slowSink (delayMs: number, status = 200): Promise<Sink & { maxInFlight: () => number }> {
-  let inFlight = 0
-  let max = 0
-  const sink = await startSink(() => {
-    inFlight++
-    max = Math.max(max, inFlight)
-    setTimeout(() => { inFlight-- }, delayMs)
-    return { status, delayMs }
-  })
-  return Object.assign(sink, { maxInFlight: () => max })
-}
-
 t.test('per-destination timeout, concurrency and retry schedule override the env defaults', async t => {
   const redis = await startTestRedis()
   t.teardown(async () => { await redis.stop() })
-  const narrow = await slowSink(300)
-  const stalling = await slowSink(2000)
+  const narrow = await startSink(() => ({ status: 200, delayMs: 300 }))
+  const stalling = await startSink(() => ({ status: 200, delayMs: 2000 }))
   t.teardown(async () => { await narrow.close(); await stalling.close() })
   const file = tempFile(t, 'apps.yaml', `apps:
   - name: sales
@@ -64,6 +51,30 @@ t.test('per-destination timeout, concurrency and retry schedule override the env
   const [job] = await stalled.queue.getFailed()
   t.match(job?.failedReason, /timed out/, 'timeoutMs 300 cut the attempts short (the sink takes 2 s)')
   t.equal(await metricValue(relay.metricsUrl, 'zoom_relay_destination_state', { destination: 'stalling', state: 'closed' }), 1, 'circuitBreaker: false never opens')
+})
+
+t.test('first attempts and retries share one concurrency: the destination never has more in flight', async t => {
+  const redis = await startTestRedis()
+  t.teardown(async () => { await redis.stop() })
+  // Each event's first attempt fails (503), its retry is delivered; both slow, so the
+  // stream lane (new events) and the retry lane (earlier ones) are busy at the same time.
+  const seen = new Set<string>()
+  const sink = await startSink(req => {
+    const first = !seen.has(req.sha256)
+    seen.add(req.sha256)
+    return { status: first ? 503 : 200, delayMs: 150 }
+  })
+  t.teardown(async () => { await sink.close() })
+  const file = oneDestinationConfig(t, SECRET, `${sink.url}/hook`, ['concurrency: 3', 'retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 10 }', 'circuitBreaker: false'])
+  const relay = await startTestRelay({ redisUrl: redis.url, recallBaseUrl: sink.url, env: { CONFIG_FILE: file } })
+  t.teardown(async () => { await relay.close() })
+
+  const bodies = Array.from({ length: 24 }, (_, i) => meetingCreated(600 + i))
+  for (const body of bodies) t.equal(await send(relay.webhookUrl('sales'), body), 200)
+  await sink.waitFor(bodies.length * 2, 30_000)
+  t.same(new Set(sink.received.map(r => r.sha256)), new Set(bodies.map(b => sha256(b))), 'every event arrived')
+  t.equal(sink.received.length, bodies.length * 2, 'each twice: the failed first attempt and the retry')
+  t.equal(sink.maxInFlight(), 3, 'concurrency 3 across both lanes: never more, and used')
 })
 
 t.test('a rate limit holds across two worker processes', async t => {
