@@ -20,7 +20,9 @@ import { meetingCreatedBody, signedHeaders } from './bodies.js'
  * event history (used_memory before and after, divided by the events), for
  * realistic ~1 KB `meeting.created` bodies with Zoom's headers:
  * delivered with one destination, delivered with three, and waiting
- * (stored, destination down); de-duplication on, as by default. BENCH_HISTORY_EVENTS sets the count (default 20,000).
+ * (stored, destination down); de-duplication on, as by default; bodies
+ * deflated (EVENT_BODY_COMPRESSION=deflate, the default) and as sent (`off`).
+ * BENCH_HISTORY_EVENTS sets the count (default 20,000).
  */
 const EVENTS = Number(process.env.BENCH_HISTORY_EVENTS ?? 20_000)
 const dir = mkdtempSync(join(tmpdir(), 'zr-history-memory-'))
@@ -41,10 +43,10 @@ try {
   const config = loadConfig({ CONFIG_FILE: file, REDIS_URL: redis.url })
   const connection = createRedis(redis.url, 'worker')
   const client = redis.client()
-  const producer = new EventProducer(connection, { apps: config.apps, prefix: config.redisPrefix, timeoutMs: 10_000, dedupWindowSeconds: 7200 })
+  const producers = [true, false].map(compressBodies => new EventProducer(connection, { apps: config.apps, prefix: config.redisPrefix, timeoutMs: 10_000, dedupWindowSeconds: 7200, compressBodies }))
   const history = new HistoryRecorder({ redis: connection, prefix: config.redisPrefix, retention: config.history })
   let n = 0
-  const measure = async (appName: string, deliver: boolean): Promise<{ perEvent: number, record: number, bodyBytes: number }> => {
+  const measure = async (producer: EventProducer, appName: string, deliver: boolean): Promise<{ perEvent: number, record: number, bodyBytes: number }> => {
     const app = config.apps.find(a => a.name === appName)
     if (app === undefined) throw new Error(appName)
     await client.flushall()
@@ -78,9 +80,9 @@ try {
   }
   const version = /redis_version:(\S+)/.exec(await client.info('server'))?.[1] ?? '?'
   process.stdout.write(`Redis ${version}, ${EVENTS} events per case\n`)
-  for (const [name, app, deliver] of [['delivered, 1 destination', 'one', true], ['delivered, 3 destinations', 'three', true], ['waiting, 1 destination (destination down)', 'one', false]] as const) {
-    const { perEvent, record, bodyBytes } = await measure(app, deliver)
-    process.stdout.write(`${name}: ${Math.round(perEvent)} B per event (${(perEvent / 1024).toFixed(2)} KiB; body ${Math.round(bodyBytes)} B; MEMORY USAGE of one record ${record} B)\n`)
+  for (const [i, producer] of producers.entries()) for (const [name, app, deliver] of [['delivered, 1 destination', 'one', true], ['delivered, 3 destinations', 'three', true], ['waiting, 1 destination (destination down)', 'one', false]] as const) {
+    const { perEvent, record, bodyBytes } = await measure(producer, app, deliver)
+    process.stdout.write(`bodies ${i === 0 ? 'deflated' : 'as sent '}, ${name}: ${Math.round(perEvent)} B per event (${(perEvent / 1024).toFixed(2)} KiB; body ${Math.round(bodyBytes)} B; MEMORY USAGE of one record ${record} B)\n`)
   }
   connection.disconnect()
 } finally {

@@ -186,7 +186,7 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
     if (config.dedupWindowSeconds === 0) {
       logger.warn({ signatureToleranceSeconds: config.signatureToleranceSeconds }, 'DEDUP_WINDOW_SECONDS=0: de-duplication is off, so a captured webhook replayed within SIGNATURE_TOLERANCE_SECONDS is relayed again')
     }
-    const producer = new EventProducer(producerConnection, { apps: config.apps, prefix: config.redisPrefix, timeoutMs: config.enqueueTimeoutMs, dedupWindowSeconds: config.dedupWindowSeconds, keepSettled: config.history.retentionSeconds > 0, replicated })
+    const producer = new EventProducer(producerConnection, { apps: config.apps, prefix: config.redisPrefix, timeoutMs: config.enqueueTimeoutMs, dedupWindowSeconds: config.dedupWindowSeconds, keepSettled: config.history.retentionSeconds > 0, compressBodies: config.history.compressBodies, replicated })
     // For `zoom-relay status` across processes; waits for the connection (the metric has it at once).
     validations = new UrlValidationRecorder({ redis: producerConnection, prefix: config.redisPrefix, logger })
     const onUrlValidation = validations.record.bind(validations)

@@ -272,4 +272,6 @@ export interface HistoryRetention {
   maxEvents: number
   /** Seconds a settled event keeps its body; at most `retentionSeconds`. @defaultValue `retentionSeconds` */
   bodyRetentionSeconds: number
+  /** Bodies of 256 B to 32 KiB are stored deflated (EVENT_BODY_COMPRESSION=deflate; `off`: as sent). @defaultValue true */
+  compressBodies: boolean
 }

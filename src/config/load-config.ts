@@ -285,12 +285,13 @@ export function redactUrl (url: string): string {
   return url.replace(/\/\/[^/?#]*@/, '//***@')
 }
 
-/** EVENT_RETENTION_SECONDS, EVENT_RETENTION_MAX_EVENTS, EVENT_BODY_RETENTION_SECONDS (checked against each other by the caller). */
+/** EVENT_RETENTION_SECONDS, EVENT_RETENTION_MAX_EVENTS, EVENT_BODY_RETENTION_SECONDS, EVENT_BODY_COMPRESSION (retentions checked against each other by the caller). */
 function readHistoryRetention (read: EnvReader): HistoryRetention {
   const retentionSeconds = read.integer('EVENT_RETENTION_SECONDS', 86_400, 0, 366 * 86_400)
   return {
     retentionSeconds,
     maxEvents: read.integer('EVENT_RETENTION_MAX_EVENTS', 500_000, 1, 100_000_000),
-    bodyRetentionSeconds: read.integer('EVENT_BODY_RETENTION_SECONDS', retentionSeconds, 0, 366 * 86_400)
+    bodyRetentionSeconds: read.integer('EVENT_BODY_RETENTION_SECONDS', retentionSeconds, 0, 366 * 86_400),
+    compressBodies: read.oneOf('EVENT_BODY_COMPRESSION', ['deflate', 'off'], 'deflate') === 'deflate'
   }
 }

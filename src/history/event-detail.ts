@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto'
 import { redactSecrets } from '../admin/redact.js'
-import type { AttemptRecord } from '../store/delivery-record.js'
+import { singleAttempt, type AttemptRecord, type DeliveryRecord } from '../store/delivery-record.js'
 import type { LoadedEvent } from './event-record.js'
 import { eventDestinations, toDelivery, toSummary, type DestinationDelivery, type EventSummary } from './event-view.js'
 import { attemptsField, deliveryField, RECORD_UNSETTLED } from '../store/history-keys.js'
@@ -34,7 +34,7 @@ export function eventDetail (event: LoadedEvent, paused: ReadonlySet<string>): E
   const { app, id, index, fields, stored } = event
   const deliveries = eventDestinations(app, index).flatMap(destination => {
     const delivery = toDelivery(destination, fields[deliveryField(destination)], index, paused.has(`${app.name}/${destination}`))
-    return delivery === undefined ? [] : [{ ...delivery, attemptLog: attemptLog(fields[attemptsField(destination)]) }]
+    return delivery === undefined ? [] : [{ ...delivery, attemptLog: attemptLog(fields[attemptsField(destination)], fields[deliveryField(destination)]) }]
   })
   // Without its index entry (trimmed apart), the stored metadata still names the event.
   const summary = toSummary(app, id, index ?? { e: stored.event, d: [] }, deliveries)
@@ -48,10 +48,16 @@ export function eventDetail (event: LoadedEvent, paused: ReadonlySet<string>): E
   }
 }
 
-function attemptLog (raw: string | undefined): AttemptView[] {
-  if (raw === undefined) return []
+/** The attempts of a destination's log, or the one attempt its record holds instead (delivered at the first). */
+function attemptLog (raw: string | undefined, record: string | undefined): AttemptView[] {
   let attempts: AttemptRecord[]
-  try { attempts = JSON.parse(raw) as AttemptRecord[] } catch { return [] }
+  try {
+    if (raw !== undefined) attempts = JSON.parse(raw) as AttemptRecord[]
+    else {
+      const only = record === undefined ? undefined : singleAttempt(JSON.parse(record) as DeliveryRecord)
+      attempts = only === undefined ? [] : [only]
+    }
+  } catch { return [] }
   if (!Array.isArray(attempts)) return []
   return attempts.map(a => ({ at: new Date(a.at).toISOString(), status: a.c ?? null, durationMs: a.ms, error: a.e ?? null, replay: a.r === 1 }))
 }

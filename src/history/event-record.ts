@@ -1,7 +1,7 @@
 import type { AppConfig, Config } from '../config/config.js'
 import { EventQueryError, IntegrityError, UnknownEventError } from '../errors.js'
 import type { RedisClient } from '../redis/redis-connection.js'
-import { BODY_FIELD, META_FIELD, readStoredEvent, type StoredEvent } from '../store/stored-event.js'
+import { readEventRecord, type StoredEvent } from '../store/stored-event.js'
 import { parsePublicEventId, type EventIndex } from '../store/delivery-record.js'
 import { readIndexEntry } from './event-filters.js'
 import { eventRecordKey, historyKey, RECORD_BODY, RECORD_META } from '../store/history-keys.js'
@@ -40,8 +40,7 @@ export async function loadEvent (config: Config, redis: RedisClient, publicId: s
   const fields = Object.fromEntries(Object.entries(record).filter(([name]) => name !== RECORD_BODY).map(([name, value]) => [name, value.toString('utf8')]))
   let stored: StoredEvent
   try {
-    // The record's body and metadata fields are those of a stream entry: one reader for both.
-    stored = readStoredEvent({ id: parsed.id, fields: new Map([[BODY_FIELD, body ?? Buffer.alloc(0)], [META_FIELD, meta]]) })
+    stored = readEventRecord(parsed.id, body, meta)
   } catch (err) {
     if (err instanceof IntegrityError) throw new IntegrityError(`event ${publicId}: ${err.message}`)
     throw err

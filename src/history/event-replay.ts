@@ -3,7 +3,7 @@ import { EventQueryError, ReplayRefusedError, UnknownEventError } from '../error
 import type { RedisClient } from '../redis/redis-connection.js'
 import type { RelayJobData } from '../retry/relay-job.js'
 import type { RelayQueues } from '../retry/relay-queues.js'
-import { BODY_FIELD, META_FIELD, readStoredEvent } from '../store/stored-event.js'
+import { readEventRecord } from '../store/stored-event.js'
 import { toRelayJobData } from '../retry/relay-job.js'
 import { entryTime } from '../store/stream-keys.js'
 import { destinationSettings } from '../retry/destination-settings.js'
@@ -152,7 +152,7 @@ export class EventReplay {
     const key = eventRecordKey(this.config.redisPrefix, app, id)
     const [body, meta] = await this.redis.hmgetBuffer(key, RECORD_BODY, RECORD_META)
     if (body === null || meta === null || body === undefined || meta === undefined) return undefined
-    const stored = readStoredEvent({ id, fields: new Map([[BODY_FIELD, body], [META_FIELD, meta]]) })
+    const stored = readEventRecord(id, body, meta)
     const field = deliveryField(destination.name)
     const mark = await markReplay(this.redis, key, field)
     if (mark === undefined) return undefined

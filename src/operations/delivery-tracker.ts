@@ -2,9 +2,9 @@ import type { Job } from 'bullmq'
 import type { RedisClient } from '../redis/redis-connection.js'
 import { decodeBody, type DeadLetterReason, type DeliveryState, type RelayJobData } from '../retry/relay-job.js'
 import type { DestinationQueue, RelayQueues } from '../retry/relay-queues.js'
-import { toStreamEntry } from '../store/stored-event.js'
+import { readEventRecord, toStreamEntry } from '../store/stored-event.js'
 import { eventStreamKey } from '../store/stream-keys.js'
-import { eventRecordKey, RECORD_BODY, REF_FIELD } from '../store/history-keys.js'
+import { eventRecordKey, RECORD_BODY, RECORD_META, REF_FIELD } from '../store/history-keys.js'
 import { acceptsEvent } from '../store/event-filter.js'
 
 /** Where one event stands with one destination. */
@@ -104,9 +104,18 @@ export class DeliveryTracker {
     const refs = reply.map(raw => toStreamEntry(raw)).map(entry => ({ entry: entry.id, eventId: entry.fields.get(REF_FIELD)?.toString('latin1') ?? '' }))
     if (refs.length === 0) return undefined
     const pipeline = this.redis.pipeline()
-    for (const { eventId } of refs) pipeline.hgetBuffer(eventRecordKey(this.prefix, mark.target.app, eventId), RECORD_BODY)
-    const bodies = await pipeline.exec() ?? []
-    return refs.find((_, i) => (bodies[i]?.[1] as Buffer | null | undefined)?.equals(body) === true)
+    for (const { eventId } of refs) pipeline.hmgetBuffer(eventRecordKey(this.prefix, mark.target.app, eventId), RECORD_BODY, RECORD_META)
+    const records = await pipeline.exec() ?? []
+    return refs.find(({ eventId }, i) => {
+      const [stored, meta] = (records[i]?.[1] ?? []) as Array<Buffer | null>
+      if (stored === null || stored === undefined) return false
+      try {
+        return readEventRecord(eventId, stored, meta).body.equals(body)
+      } catch {
+        // Not readable (a tampered record): not the event looked for.
+        return false
+      }
+    })
   }
 
   /** A retry job made from an entry appended after the mark, carrying `body`. */

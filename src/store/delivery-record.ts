@@ -36,7 +36,12 @@ export interface DeliveryRecord {
   x?: string
 }
 
-/** One attempt in a destination's attempt log (record field `a:<destination>`). */
+/**
+ * One attempt in a destination's attempt log (record field `a:<destination>`).
+ * A delivery made at the first attempt keeps no log: its record's `f`, `c`
+ * and `t` are that attempt (`singleAttempt`); the log is written, that
+ * attempt first, when a second one (a replay) comes.
+ */
 export interface AttemptRecord {
   /** Epoch ms when the attempt started. */
   at: number
@@ -48,6 +53,12 @@ export interface AttemptRecord {
   e?: string
   /** Set on attempts of a replay. */
   r?: 1
+}
+
+/** The one attempt of a delivery that kept no log (see AttemptRecord); undefined when `record` is not such a delivery. */
+export function singleAttempt (record: DeliveryRecord): AttemptRecord | undefined {
+  if (record.n !== 1 || record.f === undefined || record.t === undefined) return undefined
+  return { at: record.f, c: record.c ?? null, ms: record.t - record.f }
 }
 
 /** The attempt log keeps this many attempts per destination: the first and the latest ones. */

@@ -3,6 +3,7 @@ import type { AppConfig } from '../config/config.js'
 import { EnqueueError } from '../errors.js'
 import { acceptsEvent } from './event-filter.js'
 import { firstConnect, type RedisClient } from '../redis/redis-connection.js'
+import { BODY_CODEC_DEFLATE_V1, compressBody } from './body-compression.js'
 import { MASK_CLEANUP, MASK_EVENT, MASK_SKIP, withRelayScripts, type RelayScripts } from './redis-scripts.js'
 import { storedMeta, type StoredEvent } from './stored-event.js'
 import { dedupBuckets } from './dedup-window.js'
@@ -40,6 +41,12 @@ export interface EventProducerOptions {
    * @defaultValue true
    */
   keepSettled?: boolean
+  /**
+   * Store bodies deflated (body-compression.ts, EVENT_BODY_COMPRESSION):
+   * about a third of the memory for ~20 µs of CPU per 1 KB event.
+   * @defaultValue true
+   */
+  compressBodies?: boolean
   /** When set, resolves once Redis replicas have the writes made so far (Redis `WAIT`), or rejects. */
   replicated?: () => Promise<void>
   /**
@@ -173,10 +180,13 @@ export class EventProducer {
     if (app.cleanup) mask += cleanup ? MASK_CLEANUP : MASK_SKIP
     // 128 bits of the body's SHA-256: collisions are out of reach.
     const dedupId = this.dedupWindowMs > 0 ? hash('sha256', stored.body, 'buffer').subarray(0, 16).toString('base64url') : undefined
-    const meta = storedMeta(stored)
+    // A clean-up stream entry carries the body alone, as Zoom sent it: compressed only without one.
+    const compressed = this.opts.compressBodies === false || cleanup ? undefined : compressBody(stored.body)
+    const meta = storedMeta(stored, compressed === undefined ? undefined : BODY_CODEC_DEFLATE_V1)
+    const body = compressed ?? stored.body
     return await new Promise<EnqueueResult>((resolve, reject) => {
       const round = this.next ?? this.open()
-      round.requests.push({ app, body: stored.body, meta, mask, dedupId, index: JSON.stringify(index), skipped, cleanup, resolve, reject })
+      round.requests.push({ app, body, meta, mask, dedupId, index: JSON.stringify(index), skipped, cleanup, resolve, reject })
       this.pump()
     })
   }

@@ -27,6 +27,9 @@ local function apply(prefix, history, dest, id, update, attempt, now, keepMs, bo
   if not current then return 0 end
   local d = cjson.decode(current)
   local u = cjson.decode(update)
+  -- The one attempt of a delivery that needed one, which the record holds instead of a log (see below).
+  local only = nil
+  if tonumber(d.n) == 1 and d.t ~= nil and d.f ~= nil then only = { at = d.f, c = d.c, ms = d.t - d.f } end
   local was = d.s == 'delivered' or d.s == 'dead' or d.s == 'filtered'
   local a = nil
   if attempt ~= '' then a = cjson.decode(attempt) end
@@ -49,7 +52,15 @@ local function apply(prefix, history, dest, id, update, attempt, now, keepMs, bo
     d.n = (tonumber(d.n) or 0) + 1
     local logField = '${attemptsField('')}' .. dest
     local log = redis.call('HGET', key, logField)
-    if not log then
+    if not log and only ~= nil then
+      -- The first attempt delivered it and kept no log: write that attempt first.
+      log = '[' .. cjson.encode(only) .. ']'
+    end
+    if not log and d.n == 1 and d.s == 'delivered' and not stale and a.e == nil and a.r == nil then
+      -- Delivered at its first attempt, the usual case: the record's f, c and t say what a log would,
+      -- so none is kept (a field less per destination and event).
+      log = false
+    elseif not log then
       log = '[' .. attempt .. ']'
     elseif d.n <= maxLog then
       log = string.sub(log, 1, -2) .. ',' .. attempt .. ']'
@@ -60,7 +71,8 @@ local function apply(prefix, history, dest, id, update, attempt, now, keepMs, bo
       list[#list + 1] = a
       log = cjson.encode(list)
     end
-    redis.call('HSET', key, field, cjson.encode(d), logField, log)
+    if log then redis.call('HSET', key, field, cjson.encode(d), logField, log)
+    else redis.call('HSET', key, field, cjson.encode(d)) end
   else
     redis.call('HSET', key, field, cjson.encode(d))
   end

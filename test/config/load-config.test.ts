@@ -51,7 +51,7 @@ t.test('defaults', async t => {
   t.equal(config.deliveryTimeoutMs, 10_000)
   t.equal(config.deliveryConcurrency, 16)
   t.equal(config.dedupWindowSeconds, 7200)
-  t.strictSame(config.history, { retentionSeconds: 86_400, maxEvents: 500_000, bodyRetentionSeconds: 86_400 }, 'event history: 24 h, 500,000 events, bodies as long')
+  t.strictSame(config.history, { retentionSeconds: 86_400, maxEvents: 500_000, bodyRetentionSeconds: 86_400, compressBodies: true }, 'event history: 24 h, 500,000 events, bodies as long, deflated')
   t.strictSame(config.retry, { attempts: 36, baseDelayMs: 1000, maxDelayMs: 3_600_000, retryAfterMaxMs: 3_600_000 })
   t.equal(config.admin, undefined, 'no admin server without ADMIN_TOKEN')
   t.strictSame(config.redis, { kind: 'embedded', dataDir: resolve('.data/redis') }, 'embedded Redis when REDIS_URL is unset')
@@ -450,9 +450,9 @@ t.test('EVENT_BODY_RETENTION_SECONDS: at most EVENT_RETENTION_SECONDS, which is 
   t.equal(problems.length, 1)
   t.match(problems[0], /^EVENT_BODY_RETENTION_SECONDS=3601 is longer than EVENT_RETENTION_SECONDS=3600/, 'names both variables')
   t.match(problems[0], /Set it to at most 3600, or unset it/, 'says how to fix it')
-  t.strictSame(loadConfig({ ...BASE, EVENT_RETENTION_SECONDS: '3600' }).history, { retentionSeconds: 3600, maxEvents: 500_000, bodyRetentionSeconds: 3600 }, 'bodies as long as events by default')
-  t.strictSame(loadConfig({ ...BASE, EVENT_RETENTION_SECONDS: '3600', EVENT_BODY_RETENTION_SECONDS: '600', EVENT_RETENTION_MAX_EVENTS: '1000' }).history, { retentionSeconds: 3600, maxEvents: 1000, bodyRetentionSeconds: 600 })
-  t.strictSame(loadConfig({ ...BASE, EVENT_RETENTION_SECONDS: '0' }).history, { retentionSeconds: 0, maxEvents: 500_000, bodyRetentionSeconds: 0 }, '0: keep only what is being delivered')
+  t.strictSame(loadConfig({ ...BASE, EVENT_RETENTION_SECONDS: '3600' }).history, { retentionSeconds: 3600, maxEvents: 500_000, bodyRetentionSeconds: 3600, compressBodies: true }, 'bodies as long as events by default')
+  t.strictSame(loadConfig({ ...BASE, EVENT_RETENTION_SECONDS: '3600', EVENT_BODY_RETENTION_SECONDS: '600', EVENT_RETENTION_MAX_EVENTS: '1000', EVENT_BODY_COMPRESSION: 'off' }).history, { retentionSeconds: 3600, maxEvents: 1000, bodyRetentionSeconds: 600, compressBodies: false })
+  t.strictSame(loadConfig({ ...BASE, EVENT_RETENTION_SECONDS: '0' }).history, { retentionSeconds: 0, maxEvents: 500_000, bodyRetentionSeconds: 0, compressBodies: true }, '0: keep only what is being delivered')
 })
 
 t.test('the .env.example placeholder is refused as a Secret Token', async t => {

@@ -1,10 +1,14 @@
 import type { Redis } from 'ioredis'
 import type { AttemptRecord, DeliveryRecord, EventIndex } from '../../src/store/delivery-record.js'
+import { readEventRecord } from '../../src/store/stored-event.js'
 import { eventRecordKey, historyKey, INDEX_FIELD, RECORD_BODY, RECORD_META, RECORD_UNSETTLED } from '../../src/store/history-keys.js'
 
 /** An event's record as the history holds it, read back for assertions. */
 export interface EventRecordView {
+  /** The body as Zoom sent it (decompressed when stored so); undefined once retention removed it. */
   body: Buffer | undefined
+  /** The body field as Redis holds it (deflated by default). */
+  storedBody: Buffer | undefined
   meta: string | undefined
   /** Destinations not yet settled (`#`). */
   unsettled: number
@@ -24,7 +28,10 @@ export async function readRecord (client: Redis, id: string, app = 'default', pr
   const flat = await client.hgetallBuffer(key)
   const fields = new Map(Object.entries(flat))
   if (fields.size === 0) return undefined
-  const view: EventRecordView = { body: fields.get(RECORD_BODY), meta: fields.get(RECORD_META)?.toString(), unsettled: Number(fields.get(RECORD_UNSETTLED)?.toString()), deliveries: {}, attempts: {} }
+  const storedBody = fields.get(RECORD_BODY)
+  const meta = fields.get(RECORD_META)
+  const body = storedBody === undefined || meta === undefined ? storedBody : readEventRecord(id, storedBody, meta).body
+  const view: EventRecordView = { body, storedBody, meta: fields.get(RECORD_META)?.toString(), unsettled: Number(fields.get(RECORD_UNSETTLED)?.toString()), deliveries: {}, attempts: {} }
   for (const [field, value] of fields) {
     if (field.startsWith('d:')) view.deliveries[field.slice(2)] = JSON.parse(value.toString()) as DeliveryRecord
     if (field.startsWith('a:')) view.attempts[field.slice(2)] = JSON.parse(value.toString()) as AttemptRecord[]

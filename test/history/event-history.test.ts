@@ -129,6 +129,10 @@ t.test('event history: search by every filter, page with a cursor, paused states
   t.notOk(JSON.stringify(s4).includes(events.s4.headers['x-zm-signature'] ?? '-'), 'the signature appears nowhere')
   t.same((await history.get(events.s5.publicId)).body, { kept: false, note: 'body no longer kept' }, 'a body retention removed')
   t.equal((await history.get(events.s1.publicId)).traceparent, SCENARIO_TRACEPARENT, 'the relay\'s trace context')
+  t.match((await history.get(events.s1.publicId)).destinations, [
+    { destination: 'crm', state: 'delivered', attempts: 1, attemptLog: [{ at: new Date(iso(0)).toISOString(), status: 200, durationMs: 0, error: null, replay: false }] },
+    { destination: 'warehouse', attempts: 1, attemptLog: [{ status: 200 }] }
+  ], 'delivered at the first attempt: no log, the record is the attempt')
   t.match((await history.get(events.p1.publicId)).destinations, [{ destination: 'desk', state: 'delivered', attempts: 2, replays: 1, attemptLog: [{ status: 200, replay: false }, { status: 200, replay: true }] }], 'a replay\'s attempt is marked as one')
 
   for (const [id, error] of [['sales/1-0', UnknownEventError], ['ghost/1-0', UnknownEventError], ['nope', EventQueryError], ['sales/abc', EventQueryError]] as const) {

@@ -76,7 +76,8 @@ t.test('maxBatch and maxBatchBytes split a large round into several script calls
   const { producer, calls } = await setup(t, { maxBatch: 10 })
   await Promise.all(Array.from({ length: 25 }, async (_, i) => await producer.enqueue('support', event(`{"n":${i}}`))))
   t.equal(await calls(), 3, '25 events, at most 10 per call')
-  const bytes = await setup(t, { maxBatchBytes: 2500 })
+  // Bodies stored as sent: these padded ones would deflate to almost nothing.
+  const bytes = await setup(t, { maxBatchBytes: 2500, compressBodies: false })
   const big = (i: number): StoredEvent => event(`{"n":${i},"pad":"${'x'.repeat(1000)}"}`)
   await Promise.all(Array.from({ length: 6 }, async (_, i) => await bytes.producer.enqueue('support', big(i))))
   t.equal(await bytes.calls(), 3, 'six bodies of ~1 KB, at most ~2.5 KB per call')
@@ -176,4 +177,25 @@ t.test('Redis hung: the round is refused after timeoutMs and the next round goes
     try { stored = await producer.enqueue('support', event('{"after":1}')) } catch { await new Promise(resolve => setTimeout(resolve, 50)) }
   }
   t.equal(stored?.stored, 1, 'the producer is not stuck behind the round that timed out')
+})
+
+t.test('bodies are stored deflated by default and as sent with compressBodies false; a clean-up record keeps the bytes as sent', async t => {
+  const body = Buffer.from(JSON.stringify({ event: 'meeting.created', payload: { account_id: 'acc', object: { id: 1, topic: 'Weekly 🗓️ sync', agenda: 'x'.repeat(600) } } }))
+  for (const compressBodies of [true, false]) {
+    const { redis, producer } = await setup(t, compressBodies ? {} : { compressBodies })
+    const { eventId } = await producer.enqueue('support', event(body))
+    const record = await readRecord(redis.client(), eventId ?? '', 'support')
+    t.equal(sha256(record?.body ?? ''), sha256(body), `${compressBodies ? 'deflated' : 'as sent'}: reads back as the exact bytes`)
+    if (compressBodies) {
+      t.ok((record?.storedBody?.length ?? Infinity) < body.length / 2, `stored in ${record?.storedBody?.length} of ${body.length} bytes`)
+      t.equal(JSON.parse(record?.meta ?? '{}').z, 1, 'the metadata names the encoding')
+    } else {
+      t.equal(sha256(record?.storedBody ?? ''), sha256(body), 'stored as sent')
+      t.notOk('z' in JSON.parse(record?.meta ?? '{}'), 'no encoding named')
+    }
+  }
+  const { redis, producer } = await setup(t)
+  const deauthorized = Buffer.from(JSON.stringify({ event: 'app_deauthorized', payload: { account_id: 'acc', user_id: 'usr', signature: 's'.repeat(300) } }))
+  await producer.enqueue('sales', event(deauthorized, 'app_deauthorized'), true)
+  t.same((await keysHolding(redis.client(), deauthorized)).sort(), ['zoom-relay:{sales}:deauthorizations', `zoom-relay:{sales}:event:${(await historyIndex(redis.client(), 'sales'))[0]?.id}`].sort(), 'the clean-up stream and the record hold the bytes as sent')
 })

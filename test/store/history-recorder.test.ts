@@ -2,6 +2,11 @@ import t, { type Test } from 'tap'
 import { request } from 'undici'
 import { pickStoredHeaders } from '../../src/ingress/forwarded-headers.js'
 import { storedMeta } from '../../src/store/stored-event.js'
+import { singleAttempt, type DeliveryRecord } from '../../src/store/delivery-record.js'
+import type { AppConfig, DestinationConfig } from '../../src/config/config.js'
+import { createRedis } from '../../src/redis/redis-connection.js'
+import { attemptOutcome } from '../../src/relay/delivery-outcome.js'
+import { HistoryRecorder } from '../../src/store/history-recorder.js'
 import { toRelayJobData } from '../../src/retry/relay-job.js'
 import { sealSignature } from '../../src/store/stored-signature.js'
 import { eventually, openQueue, readEvent, RECALL_STREAM } from '../helpers/queue.js'
@@ -44,7 +49,7 @@ async function recordWhen (redis: TestRedis, id: string, state: string, check: (
   return record as EventRecordView
 }
 
-t.test('a first attempt that delivers: one index entry, the record says delivered, with its attempt', async t => {
+t.test('a first attempt that delivers: one index entry, the record says delivered, and is its attempt', async t => {
   const { redis, sink, relay } = await setup(t)
   const body = meetingCreated(4242)
   t.equal(await send(relay.webhookUrl(), body), 200)
@@ -57,9 +62,20 @@ t.test('a first attempt that delivers: one index entry, the record says delivere
   t.match(record.deliveries.recall, { s: 'delivered', n: 1, c: 200, f: Number, l: Number, t: Number })
   t.notOk('e' in (record.deliveries.recall ?? {}), 'no error')
   t.ok((record.deliveries.recall?.t ?? 0) >= (record.deliveries.recall?.f ?? Infinity), 'delivered after the attempt started')
-  t.match(record.attempts.recall, [{ at: Number, c: 200, ms: Number }])
-  t.equal(record.attempts.recall?.length, 1)
+  t.notOk('recall' in record.attempts, 'no attempt log: the record holds the one attempt')
+  const recall = record.deliveries.recall as DeliveryRecord
+  t.same(singleAttempt(recall), { at: recall.f, c: 200, ms: (recall.t ?? 0) - (recall.f ?? 0) }, 'the attempt read back from the record')
   t.equal(await redis.client().xlen(RECALL_STREAM), 0, 'the stream entry is gone')
+
+  // A second attempt (a replay) writes the log, the first attempt first.
+  const connection = createRedis(redis.url, 'worker')
+  t.teardown(() => { connection.disconnect() })
+  const recorder = new HistoryRecorder({ redis: connection, prefix: 'zoom-relay', retention: { retentionSeconds: 3600, maxEvents: 1000, bodyRetentionSeconds: 3600, compressBodies: true } })
+  const at = (recall.t ?? 0) + 1000
+  await recorder.record({ name: 'default' } as AppConfig, { name: 'recall' } as DestinationConfig, attemptOutcome(id, { outcome: 'delivered', status: 202 }, at, 7, true))
+  const replayed = await readRecord(redis.client(), id)
+  t.same(replayed?.attempts.recall, [singleAttempt(recall), { at, c: 202, ms: 7, r: 1 }], 'the log: the first attempt from the record, then the replay')
+  t.match(replayed?.deliveries.recall, { s: 'delivered', n: 2, c: 202, f: recall.f, l: at, t: at + 7 })
 })
 
 t.test('a failed first attempt: retrying, then delivered by the retry job (job id = event id)', async t => {
@@ -148,7 +164,11 @@ ${sinks.map((s, i) => `      - { type: http, name: d${i}, url: "${s.url}/hook"${
   const client = redis.client()
   const body = meetingCreated(31, { topic: 'Once 🚀' })
   t.equal(await send(web.webhookUrl('sales'), body, 'sales-secret'), 200)
-  const bytes = Buffer.from(body)
+  const first = await readRecord(client, await onlyEventId(t, redis, 'sales'), 'sales')
+  t.equal(sha256(first?.body ?? ''), sha256(body), 'the record reads back as the exact bytes')
+  // Stored deflated by default: look for the bytes Redis holds.
+  const bytes = first?.storedBody ?? Buffer.alloc(0)
+  t.ok(bytes.length > 0 && bytes.length < Buffer.byteLength(body), `stored in ${bytes.length} of ${Buffer.byteLength(body)} bytes`)
   t.same(await keysHolding(client, bytes), [`zoom-relay:{sales}:event:${await onlyEventId(t, redis, 'sales')}`], 'the body is in one key: the event\'s record')
   for (let i = 0; i < 3; i++) t.equal(await client.xlen(`zoom-relay:{sales}:events:d${i}`), 1, `d${i}'s stream has a reference`)
 
