@@ -2,6 +2,7 @@ import t, { type Test } from 'tap'
 import { request } from 'undici'
 import { eventually, metricValue, openQueue, RECALL_STREAM, streamLength } from '../helpers/queue.js'
 import { eventRecordKey } from '../../src/store/history-keys.js'
+import { compressBody } from '../../src/store/body-compression.js'
 import { startTestRedis } from '../helpers/redis-server.js'
 import { startTestRelay, SECRET } from '../helpers/relay.js'
 import { sha256, startSink, type SinkBehaviour } from '../helpers/sink.js'
@@ -110,9 +111,9 @@ t.test('web and worker as separate roles; a stored event whose bytes were altere
   const [first] = await client.xrange(RECALL_STREAM, '-', '+', 'COUNT', 1)
   t.ok(first, 'stored while no worker runs')
   t.equal(await streamLength(client), 2)
-  // Tamper with the stored bytes behind the relay's back: the event's record holds them.
+  // Tamper with the stored bytes behind the relay's back: the event's record holds them, deflated as the relay stores them.
   const fields = Object.fromEntries(chunk(first?.[1] ?? []))
-  await client.hset(eventRecordKey('zoom-relay', { name: 'default' }, fields.r ?? ''), 'b', meetingCreated(9))
+  await client.hset(eventRecordKey('zoom-relay', { name: 'default' }, fields.r ?? ''), 'b', compressBody(Buffer.from(meetingCreated(9))) ?? Buffer.alloc(0))
 
   const worker = await startTestRelay({ redisUrl: redis.url, recallBaseUrl: sink.url, role: 'worker' })
   t.teardown(async () => { await worker.close() })
