@@ -160,16 +160,17 @@ export class DestinationGate {
    * destination's places is free: the two lanes share one allowance (the
    * concurrency, or the ramp after a circuit closed), so the destination never
    * sees more than that in flight from this process. Places go first come,
-   * first served.
+   * first served. `startedAt`: when the attempt left, not when it began to wait.
    */
-  async send<R> (lane: Lane, attempt: () => Promise<R>): Promise<R> {
+  async send<R> (lane: Lane, attempt: () => Promise<R>): Promise<{ result: R, startedAt: number }> {
     if (this.queued.length > 0 || this.inFlight() >= this.ramp) {
       await new Promise<void>(resolve => { this.queued.push({ lane, start: resolve }) })
     } else {
       this.sending[lane]++
     }
+    const startedAt = Date.now()
     try {
-      return await attempt()
+      return { result: await attempt(), startedAt }
     } finally {
       this.sending[lane]--
       this.startQueued()

@@ -127,12 +127,7 @@ export class RelayWorkers extends WorkerGroup {
       finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
       timeoutMs: gate.settings.timeoutMs
     }
-    // Taken when the attempt leaves, not while it waits for a place.
-    let startedAt = 0
-    const result = await gate.send('retry', async () => {
-      startedAt = Date.now()
-      return await this.opts.attempts.attempt(attempt, { ...job.data, body: decodeBody(job.data) })
-    })
+    const { result, startedAt } = await gate.send('retry', async () => await this.opts.attempts.attempt(attempt, { ...job.data, body: decodeBody(job.data) }))
     if (eventId !== undefined) await this.record(app, destination, attemptOutcome(eventId, result, startedAt, Date.now() - startedAt, job.data.replay === true))
     await gate.finished(admission, result)
     switch (result.outcome) {

@@ -120,12 +120,7 @@ export class StreamRelay extends StreamConsumerSet {
       return deadOutcome(eventId, 'expired', message)
     }
     await gate.rateToken()
-    // Taken when the attempt leaves, not while it waits for a place.
-    let startedAt = 0
-    const result = await gate.send('stream', async () => {
-      startedAt = Date.now()
-      return await attempts.attempt({ app, destination, id: eventId, attempt: 1, finalAttempt: retry.attempts <= 1, timeoutMs: gate.settings.timeoutMs }, stored)
-    })
+    const { result, startedAt } = await gate.send('stream', async () => await attempts.attempt({ app, destination, id: eventId, attempt: 1, finalAttempt: retry.attempts <= 1, timeoutMs: gate.settings.timeoutMs }, stored))
     const outcome = attemptOutcome(eventId, result, startedAt, Date.now() - startedAt)
     await gate.finished(admission, result)
     if (result.outcome === 'delivered') {
