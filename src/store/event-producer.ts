@@ -43,7 +43,7 @@ export interface EventProducerOptions {
   keepSettled?: boolean
   /**
    * Store bodies deflated (body-compression.ts, EVENT_BODY_COMPRESSION):
-   * about a third of the memory for ~20 µs of CPU per 1 KB event.
+   * about a third of the memory, for CPU on the ack path (docs/performance.md).
    * @defaultValue true
    */
   compressBodies?: boolean
