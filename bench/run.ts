@@ -194,6 +194,8 @@ try {
     expected: number
   }
   const sides: Side[] = []
+  /** The relays of the saturated comparisons other than the web role's: stopped after them, so that no later phase shares the CPU with their timers, probes and sweeps. */
+  const comparedOnly: BenchRelay[] = []
   let web: BenchRelay | undefined
   let webRedis: Redis | undefined
   if (on('web') || on('paced') || on('relay') || on('backlog') || on('burst')) {
@@ -222,6 +224,7 @@ try {
   if (on('all')) {
     const { server } = await redisFor('all')
     const all = await relay('all', server.url, sink.url, 'all')
+    comparedOnly.push(all)
     await fetch(`${sink.url}/reset`, { method: 'POST' })
     sides.push({
       label: '3 zoom-relay all',
@@ -252,6 +255,7 @@ try {
     children.push(downSink)
     await fetch(`${downSink.url}/mode/down`, { method: 'POST' })
     const down = await relay('all', server.url, downSink.url, 'down')
+    comparedOnly.push(down)
     let before = 0
     const downSide: Side = {
       label: '3b all, destination answering 503',
@@ -302,6 +306,7 @@ try {
     }))
     // Role web: the events stay in their three streams, so their memory can be read.
     const fanout = await relay('web', server.url, sink.url, 'fanout', { CONFIG_FILE: config })
+    comparedOnly.push(fanout)
     let before = 0
     sides.push({
       label: '4 fan-out, 3 destinations (web)',
@@ -377,6 +382,7 @@ try {
     }
     results.saturated = saturated
   }
+  for (const r of comparedOnly) await stopRelay(r)
 
   // Paced: ~PACED_RATE req/s offered (open loop), web role vs bare route, alternating.
   if (on('paced') && web !== undefined && webRedis !== undefined) {
