@@ -53,6 +53,21 @@ const PACED_CONNECTIONS = 26
 const WARMUP_S = 3
 /** Unique bodies per run of one of our roles: the rate it may reach times the duration, with room (warm-up rates are low). */
 const MARGIN = 2
+/**
+ * `BENCH_RELAY_ENV=VAR=value,…`: settings given to every relay the bench
+ * starts, to measure what a setting costs (e.g. EVENT_BODY_COMPRESSION=off);
+ * the output's first line names them. Unset: the relay's defaults.
+ */
+const RELAY_ENV: Record<string, string> = {}
+for (const pair of (process.env.BENCH_RELAY_ENV ?? '').split(',').map(p => p.trim()).filter(Boolean)) {
+  const eq = pair.indexOf('=')
+  if (eq <= 0) {
+    process.stderr.write(`BENCH_RELAY_ENV: "${pair}" is not VAR=value.\n`)
+    process.exit(78)
+  }
+  RELAY_ENV[pair.slice(0, eq)] = pair.slice(eq + 1)
+}
+const RELAY_SETTINGS = Object.keys(RELAY_ENV).length === 0 ? 'default settings' : `default settings but ${Object.entries(RELAY_ENV).map(([k, v]) => `${k}=${v}`).join(', ')}`
 
 const wrk = findWrk()
 if (wrk === undefined) {
@@ -146,7 +161,7 @@ async function redisFor (name: keyof Redises): Promise<{ server: TestRedis, clie
   return { server, client }
 }
 async function relay (role: 'web' | 'worker' | 'all', redisUrl: string, sinkUrl: string, label: string, env: Record<string, string> = {}): Promise<BenchRelay> {
-  const r = await startCompiledRelay(role, { redisUrl, recallBaseUrl: sinkUrl, logFile: join(dir, `${label}.log`), env })
+  const r = await startCompiledRelay(role, { redisUrl, recallBaseUrl: sinkUrl, logFile: join(dir, `${label}.log`), env: { ...RELAY_ENV, ...env } })
   relays.push(r)
   return r
 }
@@ -172,7 +187,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 let exitCode = 0
 try {
-  print(`zoom-webhook-relay benchmark — Node ${process.version}, ${cpus().length} CPUs; load: wrk ${THREADS} threads, ${CONNECTIONS} connections, ${DURATION_S} s per run, ${ROUNDS} alternating rounds; signed unique meeting.created bodies of ~1,060 bytes; Redis AOF everysec, noeviction; relay compiled, default settings`)
+  print(`zoom-webhook-relay benchmark — Node ${process.version}, ${cpus().length} CPUs; load: wrk ${THREADS} threads, ${CONNECTIONS} connections, ${DURATION_S} s per run, ${ROUNDS} alternating rounds; signed unique meeting.created bodies of ~1,060 bytes; Redis AOF everysec, noeviction; relay compiled, ${RELAY_SETTINGS}`)
   const sink = await startChild('bench/sink-server.ts')
   children.push(sink)
   const bare = await startChild('bench/ceiling-server.ts')
