@@ -41,13 +41,16 @@ export const MAX_COMPRESSED_BODY_BYTES = 32 * 1024
 /**
  * The encoder behind `compressBody`: the dictionary hashed once for the
  * process (dictionary-deflater.ts). Its output is standard raw deflate, read
- * back by zlib below like any other.
+ * back by zlib below like any other. Made at the first body, so that
+ * processes that never store one (workers, CLI commands) do not hold its
+ * tables (~0.4 MB).
  */
-const deflater = new DictionaryDeflater(DICTIONARY_V1, MAX_COMPRESSED_BODY_BYTES)
+let deflater: DictionaryDeflater | undefined
 
 /** `body` deflated, or undefined when it is out of range or would not shrink. */
 export function compressBody (body: Buffer): Buffer | undefined {
   if (body.length < MIN_BYTES || body.length > MAX_COMPRESSED_BODY_BYTES) return undefined
+  deflater ??= new DictionaryDeflater(DICTIONARY_V1, MAX_COMPRESSED_BODY_BYTES)
   const deflated = deflater.deflate(body)
   return deflated.length < body.length ? deflated : undefined
 }
