@@ -5,6 +5,7 @@ import { startTestRedis } from '../test/helpers/redis-server.js'
 import { startRelayProcess } from '../test/helpers/relay-process.js'
 import { SECRET } from '../test/helpers/relay.js'
 import { startChild, storeThroughWeb } from './children.js'
+import { parseRelaySettings } from './relay-process.js'
 import { findWrk, runSignedLoad } from './wrk.js'
 import type { WrkReport } from './wrk-report.js'
 
@@ -22,7 +23,7 @@ const mode = process.argv[2] ?? 'web'
 const relayEnv = {
   DELIVERY_CONCURRENCY: '64',
   LOG_LEVEL: 'warn',
-  ...Object.fromEntries((process.argv[3] ?? '').split(',').filter(Boolean).map(kv => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
+  ...parseRelaySettings(process.argv[3] ?? '')
 }
 
 /** User + system CPU of this process' children that have ended (wrk), in microseconds. */

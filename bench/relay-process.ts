@@ -60,3 +60,14 @@ export async function startCompiledRelay (role: Role, opts: CompiledRelayOptions
     }
   }
 }
+
+/** Relay settings written `VAR=value,…` (BENCH_RELAY_ENV, cpu-cost.ts' last argument); throws on a pair without `=`. */
+export function parseRelaySettings (text: string): Record<string, string> {
+  const settings: Record<string, string> = {}
+  for (const pair of text.split(',').map(p => p.trim()).filter(Boolean)) {
+    const eq = pair.indexOf('=')
+    if (eq <= 0) throw new Error(`"${pair}" is not VAR=value`)
+    settings[pair.slice(0, eq)] = pair.slice(eq + 1)
+  }
+  return settings
+}

@@ -8,7 +8,7 @@ import { startTestRedis, type TestRedis } from '../test/helpers/redis-server.js'
 import { residentBytes } from '../test/helpers/relay-process.js'
 import { SECRET } from '../test/helpers/relay.js'
 import { startChild } from './children.js'
-import { startCompiledRelay, type BenchRelay } from './relay-process.js'
+import { parseRelaySettings, startCompiledRelay, type BenchRelay } from './relay-process.js'
 import { median, ratioOfMedians, tenthRates, type CountSample } from './stats.js'
 import { formatVerdict, runProblems, verdict, type Verdict } from './targets.js'
 import { findWrk, runWrk, type WrkOptions } from './wrk.js'
@@ -58,14 +58,12 @@ const MARGIN = 2
  * starts, to measure what a setting costs (e.g. EVENT_BODY_COMPRESSION=off);
  * the output's first line names them. Unset: the relay's defaults.
  */
-const RELAY_ENV: Record<string, string> = {}
-for (const pair of (process.env.BENCH_RELAY_ENV ?? '').split(',').map(p => p.trim()).filter(Boolean)) {
-  const eq = pair.indexOf('=')
-  if (eq <= 0) {
-    process.stderr.write(`BENCH_RELAY_ENV: "${pair}" is not VAR=value.\n`)
-    process.exit(78)
-  }
-  RELAY_ENV[pair.slice(0, eq)] = pair.slice(eq + 1)
+let RELAY_ENV: Record<string, string> = {}
+try {
+  RELAY_ENV = parseRelaySettings(process.env.BENCH_RELAY_ENV ?? '')
+} catch (err) {
+  process.stderr.write(`BENCH_RELAY_ENV: ${(err as Error).message}.\n`)
+  process.exit(78)
 }
 const RELAY_SETTINGS = Object.keys(RELAY_ENV).length === 0 ? 'default settings' : `default settings but ${Object.entries(RELAY_ENV).map(([k, v]) => `${k}=${v}`).join(', ')}`
 

@@ -141,6 +141,13 @@ export class DictionaryDeflater {
     const inputHead = this.inputHead
     const inputHeadCall = this.inputHeadCall
     const dictionaryHead = this.dictionaryHead
+    /** Puts position `q` at the head of its hash's chain, after what the hash held (this call's input, else the dictionary). */
+    const insert = (q: number): void => {
+      const h = hashAt(w, q)
+      previous[q] = inputHeadCall[h] === call ? inputHead[h] as number : dictionaryHead[h] as number
+      inputHead[h] = q
+      inputHeadCall[h] = call
+    }
     let o = 0
     // BFINAL = 1, BTYPE = 01 (fixed Huffman codes), sent least significant bit first.
     let bits = 0b011
@@ -151,12 +158,9 @@ export class DictionaryDeflater {
       let bestLength = 0
       let bestDistance = 0
       if (p + MIN_MATCH <= end) {
-        const h = hashAt(w, p)
-        let candidate = inputHeadCall[h] === call ? inputHead[h] as number : dictionaryHead[h] as number
-        // Insert p before searching: its chain continues with what the hash held.
-        previous[p] = candidate
-        inputHead[h] = p
-        inputHeadCall[h] = call
+        // Inserted before searching: its chain continues with what the hash held.
+        insert(p)
+        let candidate = previous[p] as number
         const limit = Math.min(MAX_MATCH, end - p)
         let chain = MAX_CHAIN
         while (candidate >= 0 && p - candidate <= WINDOW && chain-- > 0) {
@@ -183,14 +187,7 @@ export class DictionaryDeflater {
         // The positions inside a short match join their chains too, so later matches can start there.
         const next = p + bestLength
         if (bestLength > INSERT_LIMIT) p = next
-        else for (p++; p < next; p++) {
-          if (p + MIN_MATCH <= end) {
-            const h = hashAt(w, p)
-            previous[p] = inputHeadCall[h] === call ? inputHead[h] as number : dictionaryHead[h] as number
-            inputHead[h] = p
-            inputHeadCall[h] = call
-          }
-        }
+        else for (p++; p < next; p++) if (p + MIN_MATCH <= end) insert(p)
       } else {
         const literal = w[p] as number
         bits |= (LITERAL_BITS[literal] as number) << count
