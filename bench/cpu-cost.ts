@@ -38,7 +38,16 @@ function cpuMicros (pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10_000
 }
 
-const redis = await startTestRedis({ aof: true })
+/** User + system CPU of a process' main thread alone (the event loop), in microseconds. */
+function mainThreadCpuMicros (pid: number): number {
+  const fields = (readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1] ?? '').split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10_000
+}
+
+// BENCH_REDIS_TRANSPORT=unix: the relay reaches Redis over a unix socket, as it does the embedded one (npm start).
+const unixSocket = process.env.BENCH_REDIS_TRANSPORT === 'unix'
+const redis = await startTestRedis({ aof: true, unixSocket })
+const relayRedisUrl = redis.socketUrl ?? redis.url
 const admin = new Redis(redis.url)
 const redisPid = Number(/process_id:(\d+)/.exec(await admin.info('server'))?.[1])
 const sink = await startChild('bench/sink-server.ts')
@@ -49,7 +58,7 @@ try {
     const events = 40_000
     await storeThroughWeb({ redisUrl: redis.url, sinkUrl: sink.url, env: relayEnv }, events)
     const sinkCount = async (): Promise<number> => (await (await fetch(`${sink.url}/stats`)).json() as { count: number }).count
-    const worker = await startRelayProcess('worker', { redisUrl: redis.url, recallBaseUrl: sink.url, env: relayEnv })
+    const worker = await startRelayProcess('worker', { redisUrl: relayRedisUrl, recallBaseUrl: sink.url, env: relayEnv })
     await admin.config('RESETSTAT')
     const from = await sinkCount()
     const cpu0 = [cpuMicros(worker.child.pid ?? 0), cpuMicros(redisPid), cpuMicros(sink.child.pid ?? 0)]
@@ -64,18 +73,21 @@ try {
   } else {
     const server = mode === 'ceiling'
       ? await startChild('bench/ceiling-server.ts').then(c => ({ url: c.url, pid: c.child.pid ?? 0, stop: async () => { c.child.kill('SIGTERM') } }))
-      : await startRelayProcess('web', { redisUrl: redis.url, recallBaseUrl: sink.url, env: relayEnv }).then(p => ({ url: p.url, pid: p.child.pid ?? 0, stop: p.stop }))
+      : await startRelayProcess('web', { redisUrl: relayRedisUrl, recallBaseUrl: sink.url, env: relayEnv }).then(p => ({ url: p.url, pid: p.child.pid ?? 0, stop: p.stop }))
     const wrk = findWrk()
     if (wrk === undefined) throw new Error('wrk is missing: sudo apt-get install wrk (or set WRK_PATH)')
     const run = async (seconds: number): Promise<WrkReport> => await runSignedLoad({ wrk, url: `${server.url}/zoom/webhook`, secret: SECRET, durationS: seconds })
     await run(2)
     await admin.config('RESETSTAT')
-    const cpu0 = [cpuMicros(server.pid), cpuMicros(redisPid)]
+    const cpu0 = [cpuMicros(server.pid), cpuMicros(redisPid), mainThreadCpuMicros(server.pid)]
     const load0 = endedChildrenCpuMicros()
+    const started = performance.now()
     const result = await run(8)
+    const wallMicros = (performance.now() - started) * 1000
     const load = endedChildrenCpuMicros() - load0
     const events = result.requests
-    process.stdout.write(`${mode}: ${Math.round(result.rps)} req/s, p99 ${result.p99} ms; CPU µs per request: load generator (wrk) ${perEvent(load, events)}, server ${perEvent(cpuMicros(server.pid) - (cpu0[0] ?? 0), events)}, Redis ${perEvent(cpuMicros(redisPid) - (cpu0[1] ?? 0), events)}\n`)
+    const mainThread = mainThreadCpuMicros(server.pid) - (cpu0[2] ?? 0)
+    process.stdout.write(`${mode}: ${Math.round(result.rps)} req/s, p99 ${result.p99} ms; CPU µs per request: load generator (wrk) ${perEvent(load, events)}, server ${perEvent(cpuMicros(server.pid) - (cpu0[0] ?? 0), events)} (main thread ${perEvent(mainThread, events)}, busy ${Math.round(100 * mainThread / wallMicros)} % of the run), Redis ${perEvent(cpuMicros(redisPid) - (cpu0[1] ?? 0), events)}\n`)
     await server.stop()
   }
   for (const line of (await admin.info('commandstats')).split('\n').filter(l => l.startsWith('cmdstat_')).sort()) process.stdout.write(`${line.trim()}\n`)

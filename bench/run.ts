@@ -123,9 +123,25 @@ async function clear (redis: Redis): Promise<void> {
 async function usedMemory (redis: Redis): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? 'NaN')
 }
+/** Redis' AOF rewrites since it started, and whether one is running now (INFO persistence). */
+async function aofRewrites (redis: Redis): Promise<{ count: number, running: boolean }> {
+  const info = await redis.info('persistence')
+  return { count: Number(/aof_rewrites:(\d+)/.exec(info)?.[1] ?? 'NaN'), running: /aof_rewrite_in_progress:1/.test(info) }
+}
+/**
+ * Destination stream names per Redis, found once: `KEYS` walks every key (a record per event), so
+ * calling it every 100 ms while 100,000 events pile up held Redis longer and longer and made the
+ * backlog's ingest rate fall. The names never change; `clear` deletes the streams, and XLEN of a
+ * missing key is 0.
+ */
+const streamNames = new WeakMap<Redis, string[]>()
 /** Entries of each destination stream (`<prefix>:{app}:events:<destination>`). */
 async function streamLengths (redis: Redis): Promise<number[]> {
-  const keys = await redis.keys('*:events:*')
+  let keys = streamNames.get(redis) ?? []
+  if (keys.length === 0) {
+    keys = await redis.keys('*:events:*')
+    streamNames.set(redis, keys)
+  }
   return await Promise.all(keys.map(async k => await redis.xlen(k)))
 }
 async function storedEvents (redis: Redis): Promise<number> {
@@ -475,11 +491,24 @@ try {
     const before = await usedMemory(r)
     const files = requestFiles(BACKLOG + 2 * CONNECTIONS)
     const samples: CountSample[] = []
+    // Redis rewrites its AOF as it grows (auto-aof-rewrite-percentage 100: at 64 MB, then each doubling); the
+    // rewrite is a fork writing the whole data set on the same two cores, so the ingest rate is sampled beside it.
+    const rewrites0 = (await aofRewrites(r)).count
+    let rewritingMs = 0
     const ingest = await load(`${web.url}/zoom/webhook`, files, {
       durationS: 900,
       stopAfterPerThread: Math.ceil(BACKLOG / THREADS),
-      until: async () => { const c = await storedEvents(r); samples.push({ atMs: performance.now(), count: c }); return c >= BACKLOG }
+      until: async () => {
+        const [c, aof] = await Promise.all([storedEvents(r), aofRewrites(r)])
+        const atMs = performance.now()
+        const last = samples.at(-1)
+        if (aof.running && last !== undefined) rewritingMs += atMs - last.atMs
+        samples.push({ atMs, count: c })
+        return c >= BACKLOG
+      }
     })
+    const rewrites = (await aofRewrites(r)).count - rewrites0
+    const ingestSeconds = ((samples.at(-1)?.atMs ?? 0) - (samples[0]?.atMs ?? 0)) / 1000
     dropFiles(files)
     const stored = await storedEvents(r)
     const perEvent = (await usedMemory(r) - before) / stored
@@ -504,11 +533,12 @@ try {
     if (stored < acked(ingest)) problems.push(`${acked(ingest) - stored} acked events not in Redis`)
     if (delivered < stored) problems.push(`${stored - delivered} of ${stored} not delivered`)
     print('')
-    print(`6 backlog of ${stored} (no worker): ingest ${fmt(ingestRates.first)} req/s in the first tenth, ${fmt(ingestRates.last)} in the last; ` +
+    print(`6 backlog of ${stored} (no worker): ingest ${fmt(ingestRates.first)} req/s in the first tenth, ${fmt(ingestRates.last)} in the last ` +
+      `(${rewrites} AOF rewrites, running for ${fmt(rewritingMs / 1000, 1)} of the ${fmt(ingestSeconds, 1)} s); ` +
       `a worker then drained ${delivered} at ${fmt(drainRates.first)} deliveries/s in the first tenth, ${fmt(drainRates.last)} in the last; ` +
       `Redis ${fmt(perEvent)} B per stored 1 KB event, ${fmt(per64)} B per 64 KB event; web RSS ${fmt(rss / 2 ** 20)} MiB` +
       (problems.length > 0 ? ` — ${problems.join('; ')}` : ''))
-    results.backlog = { stored, ingest, ingestRates, delivered, drainRates, memoryPerEvent: perEvent, memoryPer64KiBEvent: per64, stored64, webRssBytes: rss, problems }
+    results.backlog = { stored, ingest, ingestRates, aofRewrites: rewrites, aofRewritingMs: rewritingMs, ingestSamples: samples, delivered, drainRates, memoryPerEvent: perEvent, memoryPer64KiBEvent: per64, stored64, webRssBytes: rss, problems }
   }
 
   // Burst while the destination answers 503: a worker keeps failing (retry jobs), the web role keeps acking.

@@ -75,6 +75,8 @@ export interface SignedLoadOptions {
   count?: number
   /** `n` of the first body (default: from the clock, so runs against one Redis do not repeat bodies). */
   first?: number
+  /** Paced: requests per second over both threads (default: as fast as possible). */
+  rate?: number
 }
 
 /** A wrk run with request files of its own (written to a temp dir, removed afterwards): for the profiling tools. */
@@ -83,7 +85,7 @@ export async function runSignedLoad (opts: SignedLoadOptions): Promise<WrkReport
   try {
     const files = join(dir, 'requests')
     writeRequestFiles(files, 2, { secret: opts.secret, first: opts.first ?? Date.now() % 1e9 * 100, count: opts.count ?? 30_000 * opts.durationS })
-    return await runWrk({ wrk: opts.wrk, url: opts.url, files, threads: 2, connections: opts.connections ?? 64, durationS: opts.durationS })
+    return await runWrk({ wrk: opts.wrk, url: opts.url, files, threads: 2, connections: opts.connections ?? 64, durationS: opts.durationS, ...(opts.rate === undefined ? {} : { rate: opts.rate }) })
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -8,6 +8,8 @@ import { Redis } from 'ioredis'
 
 export interface TestRedis {
   url: string
+  /** `unix://…/redis.sock` when started with `unixSocket` (the embedded Redis' transport), else undefined. */
+  socketUrl?: string
   port: number
   dir: string
   /** Kills the server (SIGKILL by default: a crash, no final fsync). */
@@ -42,10 +44,14 @@ export async function freePort (): Promise<number> {
   }
 }
 
-/** A real redis-server of this suite's own, on a free loopback port, in a temp dir. */
-export async function startTestRedis (opts: { aof?: boolean } = {}): Promise<TestRedis> {
+/**
+ * A real redis-server of this suite's own, on a free loopback port, in a temp dir;
+ * with `unixSocket`, also on a unix socket in that dir (`socketUrl`).
+ */
+export async function startTestRedis (opts: { aof?: boolean, unixSocket?: boolean } = {}): Promise<TestRedis> {
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'zr-redis-'))
+  const socket = join(dir, 'redis.sock')
   let child: ChildProcess | undefined
   const clients: Redis[] = []
   const url = `redis://127.0.0.1:${port}`
@@ -54,7 +60,8 @@ export async function startTestRedis (opts: { aof?: boolean } = {}): Promise<Tes
     child = spawn('redis-server', [
       '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
       '--appendonly', opts.aof === true ? 'yes' : 'no', '--appendfsync', 'everysec',
-      '--maxmemory-policy', 'noeviction', '--logfile', join(dir, 'redis.log')
+      '--maxmemory-policy', 'noeviction', '--logfile', join(dir, 'redis.log'),
+      ...(opts.unixSocket === true ? ['--unixsocket', socket, '--unixsocketperm', '700'] : [])
     ], { stdio: 'ignore' })
     const deadline = Date.now() + 10_000
     for (;;) {
@@ -82,6 +89,7 @@ export async function startTestRedis (opts: { aof?: boolean } = {}): Promise<Tes
   await start()
   return {
     url,
+    ...(opts.unixSocket === true ? { socketUrl: `unix://${socket}` } : {}),
     port,
     dir,
     kill,
