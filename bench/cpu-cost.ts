@@ -26,23 +26,21 @@ const relayEnv = {
   ...parseRelaySettings(process.argv[3] ?? '')
 }
 
-/** User + system CPU of this process' children that have ended (wrk), in microseconds. */
-function endedChildrenCpuMicros (): number {
-  const fields = (readFileSync('/proc/self/stat', 'utf8').split(') ')[1] ?? '').split(' ')
-  return (Number(fields[13]) + Number(fields[14])) * 10_000
+/**
+ * User + system CPU from a `/proc/…/stat` file, in microseconds: fields 14+15
+ * (utime, stime) or, with `children`, 16+17 (of children that have ended).
+ */
+function statCpuMicros (path: string, children = false): number {
+  const fields = (readFileSync(path, 'utf8').split(') ')[1] ?? '').split(' ')
+  const at = children ? 13 : 11
+  return (Number(fields[at]) + Number(fields[at + 1])) * 10_000
 }
-
-/** User + system CPU of a process and all its threads, in microseconds. */
-function cpuMicros (pid: number): number {
-  const fields = (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] ?? '').split(' ')
-  return (Number(fields[11]) + Number(fields[12])) * 10_000
-}
-
-/** User + system CPU of a process' main thread alone (the event loop), in microseconds. */
-function mainThreadCpuMicros (pid: number): number {
-  const fields = (readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1] ?? '').split(' ')
-  return (Number(fields[11]) + Number(fields[12])) * 10_000
-}
+/** This process' children that have ended (wrk). */
+const endedChildrenCpuMicros = (): number => statCpuMicros('/proc/self/stat', true)
+/** A process and all its threads. */
+const cpuMicros = (pid: number): number => statCpuMicros(`/proc/${pid}/stat`)
+/** A process' main thread alone (the event loop). */
+const mainThreadCpuMicros = (pid: number): number => statCpuMicros(`/proc/${pid}/task/${pid}/stat`)
 
 // BENCH_REDIS_TRANSPORT=unix: the relay reaches Redis over a unix socket, as it does the embedded one (npm start).
 const unixSocket = process.env.BENCH_REDIS_TRANSPORT === 'unix'

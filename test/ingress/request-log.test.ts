@@ -12,10 +12,14 @@ async function send (relay: TestRelay, body: string, secret = SECRET): Promise<n
   return res.statusCode
 }
 
+/** Every JSON line the relay logged. */
+function logLines (relay: TestRelay): Array<Record<string, unknown>> {
+  return relay.logs.join('').split('\n').filter(l => l.startsWith('{')).map(l => JSON.parse(l) as Record<string, unknown>)
+}
+
 /** The relay's `request completed` lines for the webhook route. */
 function webhookLines (relay: TestRelay): Array<Record<string, unknown>> {
-  return relay.logs.join('').split('\n').filter(l => l.startsWith('{')).map(l => JSON.parse(l) as Record<string, unknown>)
-    .filter(l => l.msg === 'request completed' && (l.req as { url?: string } | undefined)?.url === '/zoom/webhook')
+  return logLines(relay).filter(l => l.msg === 'request completed' && (l.req as { url?: string } | undefined)?.url === '/zoom/webhook')
 }
 
 t.test('the web server logs one line per request, when it is answered, with status, time, app and event', async t => {
@@ -28,8 +32,7 @@ t.test('the web server logs one line per request, when it is answered, with stat
   t.equal(await send(relay, body), 200)
   t.equal(await send(relay, body, 'not-the-secret'), 401)
 
-  const lines = relay.logs.join('').split('\n').filter(l => l.startsWith('{')).map(l => JSON.parse(l) as Record<string, unknown>)
-  t.equal(lines.filter(l => l.msg === 'incoming request').length, 0, 'no line when a request arrives')
+  t.equal(logLines(relay).filter(l => l.msg === 'incoming request').length, 0, 'no line when a request arrives')
   const completed = webhookLines(relay)
   t.equal(completed.length, 2, 'one line per webhook request (LOG_LEVEL=debug)')
   t.match(completed[0], { level: 20, reqId: String, req: { method: 'POST', url: '/zoom/webhook' }, res: { statusCode: 200 }, responseTime: Number, app: 'default', event: 'meeting.created' }, 'a stored webhook at debug')
