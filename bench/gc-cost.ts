@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
+import { metricValue } from '../test/helpers/queue.js'
 import { startTestRedis } from '../test/helpers/redis-server.js'
 import { startRelayProcess, type RelayProcess } from '../test/helpers/relay-process.js'
 import { SECRET } from '../test/helpers/relay.js'
@@ -18,9 +19,11 @@ import type { WrkReport } from './wrk-report.js'
  * 26 connections, `rate` requests per second, default 5,000, for 10 s; the
  * relay's defaults, log level included, plus the given variables).
  * - pauses: the role under `--trace-gc-nvp`: bytes allocated per request,
- *   scavenges and full collections with their pauses, what survived them, and
- *   Redis commands slower than 1 ms (its slowlog) in the same seconds, beside
- *   the request latencies: what makes the tail.
+ *   scavenges and full collections with their pauses, what survived them,
+ *   Redis commands slower than 1 ms (its slowlog) and Redis' latency events
+ *   (AOF writes, forks) in the same seconds, the role's event-loop delay and
+ *   group-commit rounds (size, Redis' answer time) from its own metrics,
+ *   beside the request latencies: what makes the tail.
  * - alloc: bytes allocated per request by function (V8's sampling heap
  *   profiler, freed objects included; bench/alloc-sampler.ts).
  * Runs the relay from the sources, like bench/cpu-cost.ts and bench/profile.ts.
@@ -30,6 +33,19 @@ const rate = Number(process.argv[3] ?? 5000)
 const relayEnv = { LOG_LEVEL: 'info', ...parseRelaySettings(process.argv[4] ?? '') }
 const SECONDS = 10
 const CONNECTIONS = 26
+
+/** Bounds of the round-duration buckets the summary reports, in seconds as the metric's `le` labels spell them. */
+const ROUND_BOUNDS = ['0.001', '0.005', '0.01', '0.025']
+
+/** The web role's group-commit rounds so far (its /metrics): how many, their events, and how many Redis answered within each bound. */
+async function roundTotals (metricsUrl: string): Promise<{ rounds: number, events: number, within: number[] }> {
+  const labels = { outcome: 'stored' }
+  return {
+    rounds: await metricValue(metricsUrl, 'zoom_relay_ingest_round_duration_seconds_count', labels) ?? 0,
+    events: await metricValue(metricsUrl, 'zoom_relay_ingest_round_events_sum') ?? 0,
+    within: await Promise.all(ROUND_BOUNDS.map(async le => await metricValue(metricsUrl, 'zoom_relay_ingest_round_duration_seconds_bucket', { ...labels, le }) ?? 0))
+  }
+}
 
 /** One `--trace-gc-nvp` line: `name=value` pairs after the timestamp. */
 type GcEvent = Record<string, string>
@@ -59,12 +75,25 @@ try {
   await runSignedLoad({ wrk, url, secret: SECRET, durationS: 3, connections: CONNECTIONS })
   await admin.config('SET', 'slowlog-log-slower-than', '1000')
   await admin.slowlog('RESET')
+  await admin.config('SET', 'latency-monitor-threshold', '1')
+  await admin.call('LATENCY', 'RESET')
   const outputFrom = web.output().length
+  // Scraping also resets prom-client's event-loop delay histogram: the next scrape covers the load alone.
+  const roundsBefore = await roundTotals(web.metricsUrl)
   if (mode === 'alloc') web.child.kill('SIGUSR2')
   const load: WrkReport = await runSignedLoad({ wrk, url, secret: SECRET, durationS: SECONDS, connections: CONNECTIONS, rate })
   const requests = load.requests
   const perRequest = (bytes: number): string => `${Math.round(bytes / requests)} B`
   process.stdout.write(`web role, ${Math.round(load.rps)} req/s offered ${rate} (${CONNECTIONS} connections): latency p50 ${load.p50}, p90 ${load.p90}, p99 ${load.p99}, max ${load.max} ms\n`)
+  // One scrape: each one resets the histogram behind these.
+  const metrics = await (await fetch(`${web.metricsUrl}/metrics`)).text()
+  const lagMs = (quantile: string): string => (1000 * Number(new RegExp(`^nodejs_eventloop_lag_${quantile}_seconds (\\S+)$`, 'm').exec(metrics)?.[1])).toFixed(1)
+  process.stdout.write(`event-loop delay (its own metrics; prom-client samples every 10 ms and counts the interval in): p50 ${lagMs('p50')}, p99 ${lagMs('p99')}, max ${lagMs('max')} ms\n`)
+  const roundsAfter = await roundTotals(web.metricsUrl)
+  const rounds = roundsAfter.rounds - roundsBefore.rounds
+  const share = (i: number): string => `${(100 * ((roundsAfter.within[i] ?? 0) - (roundsBefore.within[i] ?? 0)) / rounds).toFixed(1)} %`
+  process.stdout.write(`group-commit rounds: ${rounds}, ${((roundsAfter.events - roundsBefore.events) / rounds).toFixed(1)} events each on average; ` +
+    `Redis answered ${ROUND_BOUNDS.map((le, i) => `${share(i)} within ${Number(le) * 1000} ms`).join(', ')}\n`)
   if (mode === 'alloc') {
     web.child.kill('SIGUSR2')
     for (let waited = 0; !existsSync(profilePath) && waited < 10_000; waited += 50) await sleep(50)
@@ -106,6 +135,13 @@ try {
     const slow = await admin.slowlog('GET', 1000) as Array<[number, number, number, string[]]>
     const micros = slow.map(e => e[2]).sort((a, b) => b - a)
     process.stdout.write(`Redis commands over 1 ms: ${slow.length}${slow.length > 0 ? `, longest ${micros.slice(0, 5).map(m => (m / 1000).toFixed(1)).join(', ')} ms (${[...new Set(slow.map(e => String(e[3][0]).toLowerCase()))].join(', ')})` : ''}\n`)
+    // Redis' own latency monitor: besides slow commands, the AOF's write(2) and fsync waits, which the slowlog does not see.
+    const latest = await admin.call('LATENCY', 'LATEST') as Array<[string, number, number, number]>
+    const monitored = await Promise.all(latest.map(async ([event, , , maxMs]) => {
+      const history = await admin.call('LATENCY', 'HISTORY', event) as Array<[number, number]>
+      return `${event}: ${history.length} of the seconds, worst ${maxMs} ms`
+    }))
+    process.stdout.write(`Redis latency events over 1 ms (one sample per second at most): ${monitored.length > 0 ? monitored.join('; ') : 'none'}\n`)
   }
 } finally {
   await web?.stop()

@@ -186,26 +186,25 @@ export async function runRelay (role: Role, config: Config, logger: Logger): Pro
     if (config.dedupWindowSeconds === 0) {
       logger.warn({ signatureToleranceSeconds: config.signatureToleranceSeconds }, 'DEDUP_WINDOW_SECONDS=0: de-duplication is off, so a captured webhook replayed within SIGNATURE_TOLERANCE_SECONDS is relayed again')
     }
-    const producer = new EventProducer(producerConnection, { apps: config.apps, prefix: config.redisPrefix, timeoutMs: config.enqueueTimeoutMs, dedupWindowSeconds: config.dedupWindowSeconds, keepSettled: config.history.retentionSeconds > 0, compressBodies: config.history.compressBodies, replicated })
+    const producer = new EventProducer(producerConnection, { apps: config.apps, prefix: config.redisPrefix, timeoutMs: config.enqueueTimeoutMs, dedupWindowSeconds: config.dedupWindowSeconds, keepSettled: config.history.retentionSeconds > 0, compressBodies: config.history.compressBodies, replicated, onRound: metrics.observeIngestRound })
     // For `zoom-relay status` across processes; waits for the connection (the metric has it at once).
     validations = new UrlValidationRecorder({ redis: producerConnection, prefix: config.redisPrefix, logger })
     const onUrlValidation = validations.record.bind(validations)
     const web = buildWebApp({ config, producer, metrics, checkReadiness, logger, oauth, onUrlValidation, tracing })
     servers.push(web)
-    webUrl = await web.listen({ host: config.host, port: config.port, listenTextResolver: () => '' })
-    logger.info({ url: webUrl, routes: config.apps.map(a => a.path) }, 'webhook server listening')
+    // Fastify logs one line per address it listens on (every interface's for 0.0.0.0): the text is ours.
+    webUrl = await web.listen({ host: config.host, port: config.port, listenTextResolver: address => `webhook server listening at ${address}` })
   }
   let adminUrl: string | undefined
   if (runsWeb && config.admin !== undefined) {
     const admin = await buildAdminServer({ config, adminToken: config.admin.token, queues, redis: probe, logger })
     servers.push(admin)
-    adminUrl = await admin.listen({ host: config.admin.host, port: config.admin.port, listenTextResolver: () => '' })
-    logger.info({ url: adminUrl }, 'admin API and queue UI listening (Bearer ADMIN_TOKEN required)')
+    adminUrl = await admin.listen({ host: config.admin.host, port: config.admin.port, listenTextResolver: address => `admin API and queue UI listening at ${address} (Bearer ADMIN_TOKEN required)` })
   }
   const metricsServer = buildMetricsServer(metrics, checkReadiness, logger)
   servers.push(metricsServer)
-  const metricsUrl = await metricsServer.listen({ host: config.metricsHost, port: config.metricsPort, listenTextResolver: () => '' })
-  logger.info({ url: `${metricsUrl}/metrics`, role, redis: redisUrl }, 'zoom-webhook-relay running')
+  const metricsUrl = await metricsServer.listen({ host: config.metricsHost, port: config.metricsPort, listenTextResolver: address => `metrics and health checks listening at ${address}` })
+  logger.info({ role, redis: redisUrl, webhooks: webUrl === undefined ? undefined : config.apps.map(a => `${webUrl}${a.path}`), metrics: `${metricsUrl}/metrics` }, 'zoom-webhook-relay running')
 
   const close = async (): Promise<void> => {
     closing ??= (async () => {

@@ -4,6 +4,10 @@ import { BoundCounter, BoundHistogram } from './bound-metrics.js'
 /** Zoom gives up on a delivery that takes 3 s; the buckets are dense below that. */
 const ACK_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5]
 const DELIVERY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+/** A round is one script call per app: under a millisecond when Redis is idle and local, up to ENQUEUE_TIMEOUT_MS. */
+const ROUND_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
+/** One event to the producer's largest script call (256 events) and beyond it. */
+const ROUND_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
 /** From sub-second to Zoom's whole retry horizon and our ~24 h backoff. */
 const END_TO_END_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 24 * 3600, 48 * 3600]
 
@@ -43,6 +47,22 @@ export class RelayMetrics {
     help: 'Time from request start to the answer Zoom gets (Zoom gives up after 3 s).',
     labelNames: ['app', 'status_class'] as const,
     buckets: ACK_BUCKETS,
+    registers: [this.registry]
+  })
+
+  readonly ingestRoundDuration = new BoundHistogram({
+    name: 'zoom_relay_ingest_round_duration_seconds',
+    help: 'One round of the web role\'s group commit: from sending the events that arrived together to Redis (one script call per app, then WAIT with REDIS_MIN_REPLICAS) until Redis answered; outcome stored or failed.',
+    labelNames: ['outcome'] as const,
+    buckets: ROUND_BUCKETS,
+    registers: [this.registry]
+  })
+
+  readonly ingestRoundEvents = new BoundHistogram({
+    name: 'zoom_relay_ingest_round_events',
+    help: 'Events stored together in one round of the web role\'s group commit.',
+    labelNames: [] as const,
+    buckets: ROUND_SIZE_BUCKETS,
     registers: [this.registry]
   })
 
@@ -192,6 +212,16 @@ export class RelayMetrics {
       if (this.readinessReader !== undefined) this.ready.set(await this.readinessReader() ? 1 : 0)
     }
   })
+
+  private readonly roundStored = this.ingestRoundDuration.labels({ outcome: 'stored' })
+  private readonly roundFailed = this.ingestRoundDuration.labels({ outcome: 'failed' })
+  private readonly roundEvents = this.ingestRoundEvents.labels({})
+
+  /** The event producer's `onRound`: a round's duration and size. Bound, so it can be handed on as it is. */
+  readonly observeIngestRound = (round: { events: number, seconds: number, stored: boolean }): void => {
+    (round.stored ? this.roundStored : this.roundFailed).observe(round.seconds)
+    this.roundEvents.observe(round.events)
+  }
 
   constructor () {
     collectDefaultMetrics({ register: this.registry })

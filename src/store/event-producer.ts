@@ -60,6 +60,20 @@ export interface EventProducerOptions {
    * @defaultValue 8 MiB
    */
   maxBatchBytes?: number
+  /**
+   * Told of every round once Redis has answered it (or it failed): how many
+   * events it held, how long it took from being sent, and whether it was
+   * stored. For the ingest metrics (relay-metrics.ts); a round Redis stored
+   * after its requests were answered 503 counts as stored, with its duration.
+   */
+  onRound?: (round: RoundReport) => void
+}
+
+/** What one round of the group commit was. */
+export interface RoundReport {
+  events: number
+  seconds: number
+  stored: boolean
 }
 
 /** An app's keys in the order the ingest script's KEYS and masks use, and its script arguments that never change. */
@@ -236,6 +250,8 @@ export class EventProducer {
     if (round === undefined || round.expired) return
     round.flying = true
     this.busy = true
+    const sent = performance.now()
+    let stored = false
     try {
       const batches = new Map<AppStreams, Pending[]>()
       for (const request of round.requests) {
@@ -255,11 +271,13 @@ export class EventProducer {
       }
       await Promise.all(writes)
       await this.opts.replicated?.()
+      stored = true
       for (const request of round.requests) request.resolve(request.result as EnqueueResult)
     } catch (err) {
       const failure = err instanceof EnqueueError ? err : new EnqueueError(`Redis refused the event: ${(err as Error).message}`, { cause: err })
       for (const request of round.requests) request.reject(failure)
     } finally {
+      this.opts.onRound?.({ events: round.requests.length, seconds: (performance.now() - sent) / 1000, stored })
       clearTimeout(round.timer)
       if (!round.expired) {
         this.busy = false

@@ -71,6 +71,13 @@ t.test('npm start with the two variables and no REDIS_URL runs the relay on an e
     } catch { return false }
   }, 120_000, 'relay ready')
   t.match(output.join(''), /REDIS_URL is not set: started an embedded redis-server/, 'says so in the log')
+  const startup = output.join('').split('\n').filter(line => line.startsWith('{')).map(line => JSON.parse(line) as { msg: string, webhooks?: string[], metrics?: string })
+  t.same(startup.filter(line => line.msg.trim() === ''), [], 'no empty log lines at start-up')
+  t.ok(startup.some(line => line.msg === `webhook server listening at http://127.0.0.1:${port}`), 'the webhook server says where it listens')
+  t.ok(startup.some(line => line.msg === `metrics and health checks listening at http://127.0.0.1:${metricsPort}`), 'so does the metrics server')
+  const running = startup.find(line => line.msg === 'zoom-webhook-relay running')
+  t.same(running?.webhooks, [`http://127.0.0.1:${port}/zoom/webhook`], 'the summary line names the webhook URLs')
+  t.equal(running?.metrics, `http://127.0.0.1:${metricsPort}/metrics`)
 
   const body = meetingCreated(42)
   const res = await request(`http://127.0.0.1:${port}/zoom/webhook`, { method: 'POST', headers: zoomHeaders(SECRET, body), body })

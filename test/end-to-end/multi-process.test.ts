@@ -36,6 +36,11 @@ t.test('2 web + 3 worker processes on one Redis share the load; every event deli
   t.same(sink.received.map(r => r.sha256).sort(), bodies.map(b => sha256(b)).sort(), 'every event delivered exactly once')
   for (const [i, web] of webs.entries()) {
     t.equal(await metricValue(web.metricsUrl, 'zoom_relay_webhooks_received_total', { outcome: 'accepted' }), 150, `web ${i + 1} took its half`)
+    // Each event was stored in exactly one round of its web process's group commit.
+    t.equal(await metricValue(web.metricsUrl, 'zoom_relay_ingest_round_events_sum'), 150, `web ${i + 1}: its rounds held its 150 events`)
+    const rounds = await metricValue(web.metricsUrl, 'zoom_relay_ingest_round_events_count')
+    t.equal(await metricValue(web.metricsUrl, 'zoom_relay_ingest_round_duration_seconds_count', { outcome: 'stored' }), rounds, `web ${i + 1}: every round timed, all stored`)
+    t.equal(await metricValue(web.metricsUrl, 'zoom_relay_ingest_round_duration_seconds_count', { outcome: 'failed' }), 0)
   }
   const perWorker = await Promise.all(workers.map(async w => await metricValue(w.metricsUrl, 'zoom_relay_delivery_attempts_total', { outcome: 'delivered' }) ?? 0))
   t.comment(`deliveries per worker: ${perWorker.join(', ')}`)

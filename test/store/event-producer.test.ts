@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { loadConfig } from '../../src/config/load-config.js'
 import { EnqueueError } from '../../src/errors.js'
-import { EventProducer, type EventProducerOptions } from '../../src/store/event-producer.js'
+import { EventProducer, type EventProducerOptions, type RoundReport } from '../../src/store/event-producer.js'
 import { createRedis, type RedisClient } from '../../src/redis/redis-connection.js'
 import { storedMeta, type StoredEvent } from '../../src/store/stored-event.js'
 import { eventually, openStream } from '../helpers/queue.js'
@@ -70,6 +70,34 @@ t.test('a round in flight: requests arriving meanwhile wait for the next round (
   const later = Array.from({ length: 20 }, async (_, i) => await producer.enqueue('support', event(`{"n":${i + 1}}`)))
   await Promise.all([first, ...later])
   t.equal(await calls(), 2, 'the twenty share the second round')
+})
+
+t.test('every round is reported to onRound: its events, how long Redis took, and whether it was stored', async t => {
+  const reports: RoundReport[] = []
+  const { redis, producer } = await setup(t, { timeoutMs: 300, onRound: round => reports.push(round) })
+  const first = producer.enqueue('support', event('{"r":0}'))
+  await new Promise(resolve => setImmediate(resolve))
+  await Promise.all([first, ...Array.from({ length: 20 }, async (_, i) => await producer.enqueue('support', event(`{"r":${i + 1}}`)))])
+  t.same(reports.map(r => [r.events, r.stored]), [[1, true], [20, true]], 'one report per round, with its size')
+  t.ok(reports.every(r => Number.isFinite(r.seconds) && r.seconds >= 0), 'durations in seconds')
+
+  // A round sent to a hung Redis: its request is answered 503 after timeoutMs, the round is reported once Redis answers.
+  reports.length = 0
+  redis.signal('SIGSTOP')
+  await t.rejects(producer.enqueue('support', event('{"hung":1}')), { code: 'ZR_ENQUEUE_FAILED' })
+  redis.signal('SIGCONT')
+  await eventually(() => reports.length === 1, 5000, 'the hung round reported')
+  t.equal(reports[0]?.stored, true, 'Redis stored it in the end (Zoom\'s retry will be a duplicate)')
+  t.ok((reports[0]?.seconds ?? 0) >= 0.3, 'its duration runs until Redis answered, past the 503')
+
+  // Redis refuses writes when it is out of memory (noeviction): the round fails.
+  reports.length = 0
+  const admin = redis.client()
+  await admin.config('SET', 'maxmemory', '1')
+  const refused = await Promise.allSettled([producer.enqueue('support', event('{"oom":1}')), producer.enqueue('support', event('{"oom":2}'))])
+  await admin.config('SET', 'maxmemory', '0')
+  t.ok(refused.every(r => r.status === 'rejected'), 'both answered 503')
+  t.same(reports.map(r => [r.events, r.stored]), [[2, false]], 'a round Redis refused is reported as not stored')
 })
 
 t.test('maxBatch and maxBatchBytes split a large round into several script calls', async t => {
