@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
-import { metricValue } from '../test/helpers/queue.js'
 import { startTestRedis } from '../test/helpers/redis-server.js'
 import { startRelayProcess, type RelayProcess } from '../test/helpers/relay-process.js'
 import { SECRET } from '../test/helpers/relay.js'
 import { startChild } from './children.js'
 import { parseRelaySettings } from './relay-process.js'
+import { describeRounds, roundTotals } from './round-metrics.js'
 import { median } from './stats.js'
 import { findWrk, runSignedLoad } from './wrk.js'
 import type { WrkReport } from './wrk-report.js'
@@ -33,19 +33,6 @@ const rate = Number(process.argv[3] ?? 5000)
 const relayEnv = { LOG_LEVEL: 'info', ...parseRelaySettings(process.argv[4] ?? '') }
 const SECONDS = 10
 const CONNECTIONS = 26
-
-/** Bounds of the round-duration buckets the summary reports, in seconds as the metric's `le` labels spell them. */
-const ROUND_BOUNDS = ['0.001', '0.005', '0.01', '0.025']
-
-/** The web role's group-commit rounds so far (its /metrics): how many, their events, and how many Redis answered within each bound. */
-async function roundTotals (metricsUrl: string): Promise<{ rounds: number, events: number, within: number[] }> {
-  const labels = { outcome: 'stored' }
-  return {
-    rounds: await metricValue(metricsUrl, 'zoom_relay_ingest_round_duration_seconds_count', labels) ?? 0,
-    events: await metricValue(metricsUrl, 'zoom_relay_ingest_round_events_sum') ?? 0,
-    within: await Promise.all(ROUND_BOUNDS.map(async le => await metricValue(metricsUrl, 'zoom_relay_ingest_round_duration_seconds_bucket', { ...labels, le }) ?? 0))
-  }
-}
 
 /** One `--trace-gc-nvp` line: `name=value` pairs after the timestamp. */
 type GcEvent = Record<string, string>
@@ -89,11 +76,7 @@ try {
   const metrics = await (await fetch(`${web.metricsUrl}/metrics`)).text()
   const lagMs = (quantile: string): string => (1000 * Number(new RegExp(`^nodejs_eventloop_lag_${quantile}_seconds (\\S+)$`, 'm').exec(metrics)?.[1])).toFixed(1)
   process.stdout.write(`event-loop delay (its own metrics; prom-client samples every 10 ms and counts the interval in): p50 ${lagMs('p50')}, p99 ${lagMs('p99')}, max ${lagMs('max')} ms\n`)
-  const roundsAfter = await roundTotals(web.metricsUrl)
-  const rounds = roundsAfter.rounds - roundsBefore.rounds
-  const share = (i: number): string => `${(100 * ((roundsAfter.within[i] ?? 0) - (roundsBefore.within[i] ?? 0)) / rounds).toFixed(1)} %`
-  process.stdout.write(`group-commit rounds: ${rounds}, ${((roundsAfter.events - roundsBefore.events) / rounds).toFixed(1)} events each on average; ` +
-    `Redis answered ${ROUND_BOUNDS.map((le, i) => `${share(i)} within ${Number(le) * 1000} ms`).join(', ')}\n`)
+  process.stdout.write(`group-commit rounds: ${describeRounds(roundsBefore, await roundTotals(web.metricsUrl))}\n`)
   if (mode === 'alloc') {
     web.child.kill('SIGUSR2')
     for (let waited = 0; !existsSync(profilePath) && waited < 10_000; waited += 50) await sleep(50)

@@ -9,6 +9,7 @@ import { residentBytes } from '../test/helpers/relay-process.js'
 import { SECRET } from '../test/helpers/relay.js'
 import { startChild } from './children.js'
 import { parseRelaySettings, startCompiledRelay, type BenchRelay } from './relay-process.js'
+import { describeRounds, roundTotals } from './round-metrics.js'
 import { median, ratioOfMedians, tenthRates, type CountSample } from './stats.js'
 import { formatVerdict, runProblems, verdict, type Verdict } from './targets.js'
 import { findWrk, runWrk, type WrkOptions } from './wrk.js'
@@ -425,12 +426,16 @@ try {
   if (on('paced') && web !== undefined && webRedis !== undefined) {
     const bareRuns: WrkReport[] = []
     const webRuns: WrkReport[] = []
+    /** The web role's group-commit rounds in each of its runs (its metrics): Redis' share of the ack time. */
+    const roundLines: string[] = []
     const problems: string[] = []
     for (let round = 0; round < ROUNDS; round++) {
       const files = requestFiles(PACED_RATE * DURATION_S * MARGIN + 2000)
       const opts = { connections: PACED_CONNECTIONS, rate: PACED_RATE }
       const b = await load(bareUrl, files, opts)
+      const roundsBefore = await roundTotals(web.metricsUrl)
       const w = await load(`${web.url}/zoom/webhook`, files, opts)
+      roundLines.push(describeRounds(roundsBefore, await roundTotals(web.metricsUrl)))
       const stored = await storedEvents(webRedis)
       await clear(webRedis)
       problems.push(...runProblems(`bare round ${round + 1}`, b), ...runProblems(`round ${round + 1}`, w, { unique: true }))
@@ -443,10 +448,11 @@ try {
     for (const [label, runs] of [['1 bare route', bareRuns], ['2 zoom-relay web', webRuns]] as const) {
       for (const [i, r] of runs.entries()) print(row(`${label} round ${i + 1}`, r))
     }
+    for (const [i, line] of roundLines.entries()) print(`  web round ${i + 1}, group commit: ${line}`)
     const p99 = median(webRuns.map(r => r.p99))
     const bareP99 = median(bareRuns.map(r => r.p99))
     print(`  median p99: web ${fmt(p99, 2)} ms, bare ${fmt(bareP99, 2)} ms (ratio ${fmt(ratioOfMedians(webRuns.map(r => r.p99), bareRuns.map(r => r.p99)), 2)})`)
-    results.paced = { bare: bareRuns, web: webRuns, p99, bareP99, problems }
+    results.paced = { bare: bareRuns, web: webRuns, p99, bareP99, groupCommit: roundLines, problems }
     target(verdict(`web role: ack p99 ≤ 10 ms at ~${PACED_RATE} req/s offered`, p99 <= 10, `p99 ${fmt(p99, 2)} ms at ${fmt(median(webRuns.map(r => r.rps)))} req/s (bare ${fmt(bareP99, 2)} ms)`, problems))
   }
 
