@@ -21,7 +21,8 @@ import type { WrkReport } from './wrk-report.js'
  * - pauses: the role under `--trace-gc-nvp`: bytes allocated per request,
  *   scavenges and full collections with their pauses, what survived them,
  *   Redis commands slower than 1 ms (its slowlog) and Redis' latency events
- *   (AOF writes, forks) in the same seconds, the role's event-loop delay and
+ *   (AOF writes, forks) in the same seconds, how long the role's main thread
+ *   and Redis ran and waited for a core (schedstat), its event-loop delay and
  *   group-commit rounds (size, Redis' answer time) from its own metrics,
  *   beside the request latencies: what makes the tail.
  * - alloc: bytes allocated per request by function (V8's sampling heap
@@ -33,6 +34,12 @@ const rate = Number(process.argv[3] ?? 5000)
 const relayEnv = { LOG_LEVEL: 'info', ...parseRelaySettings(process.argv[4] ?? '') }
 const SECONDS = 10
 const CONNECTIONS = 26
+
+/** Nanoseconds a thread has run and has waited on a run queue for a core (the kernel's schedstat). */
+function schedstat (pid: number): { ranNs: number, waitedNs: number } {
+  const [ran, waited] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number)
+  return { ranNs: ran ?? 0, waitedNs: waited ?? 0 }
+}
 
 /** One `--trace-gc-nvp` line: `name=value` pairs after the timestamp. */
 type GcEvent = Record<string, string>
@@ -68,14 +75,22 @@ try {
   // Scraping also resets prom-client's event-loop delay histogram: the next scrape covers the load alone.
   const roundsBefore = await roundTotals(web.metricsUrl)
   if (mode === 'alloc') web.child.kill('SIGUSR2')
+  const threads = { 'web main thread': web.child.pid as number, Redis: Number(/process_id:(\d+)/.exec(await admin.info('server'))?.[1]) }
+  const schedBefore = Object.entries(threads).map(([name, pid]) => ({ name, pid, ...schedstat(pid) }))
   const load: WrkReport = await runSignedLoad({ wrk, url, secret: SECRET, durationS: SECONDS, connections: CONNECTIONS, rate })
   const requests = load.requests
+  const waits = schedBefore.map(b => {
+    const a = schedstat(b.pid)
+    const perSecond = (ns: number): string => `${(ns / 1e6 / SECONDS).toFixed(0)} ms/s`
+    return `${b.name} ran ${perSecond(a.ranNs - b.ranNs)} and waited ${perSecond(a.waitedNs - b.waitedNs)}`
+  })
   const perRequest = (bytes: number): string => `${Math.round(bytes / requests)} B`
   process.stdout.write(`web role, ${Math.round(load.rps)} req/s offered ${rate} (${CONNECTIONS} connections): latency p50 ${load.p50}, p90 ${load.p90}, p99 ${load.p99}, max ${load.max} ms\n`)
   // One scrape: each one resets the histogram behind these.
   const metrics = await (await fetch(`${web.metricsUrl}/metrics`)).text()
   const lagMs = (quantile: string): string => (1000 * Number(new RegExp(`^nodejs_eventloop_lag_${quantile}_seconds (\\S+)$`, 'm').exec(metrics)?.[1])).toFixed(1)
   process.stdout.write(`event-loop delay (its own metrics; prom-client samples every 10 ms and counts the interval in): p50 ${lagMs('p50')}, p99 ${lagMs('p99')}, max ${lagMs('max')} ms\n`)
+  process.stdout.write(`waiting for a core (schedstat, over the ${SECONDS} s): ${waits.join('; ')}\n`)
   process.stdout.write(`group-commit rounds: ${describeRounds(roundsBefore, await roundTotals(web.metricsUrl))}\n`)
   if (mode === 'alloc') {
     web.child.kill('SIGUSR2')
