@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import { BoundCounter, BoundHistogram } from './bound-metrics.js'
+import type { RoundReport } from '../store/event-producer.js'
 
 /** Zoom gives up on a delivery that takes 3 s; the buckets are dense below that. */
 const ACK_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5]
@@ -218,7 +219,7 @@ export class RelayMetrics {
   private readonly roundEvents = this.ingestRoundEvents.labels({})
 
   /** The event producer's `onRound`: a round's duration and size. Bound, so it can be handed on as it is. */
-  readonly observeIngestRound = (round: { events: number, seconds: number, stored: boolean }): void => {
+  readonly observeIngestRound = (round: RoundReport): void => {
     (round.stored ? this.roundStored : this.roundFailed).observe(round.seconds)
     this.roundEvents.observe(round.events)
   }
