@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
+import { sumMetric } from '../test/helpers/queue.js'
 import { startTestRedis } from '../test/helpers/redis-server.js'
 import { startRelayProcess, type RelayProcess } from '../test/helpers/relay-process.js'
 import { SECRET } from '../test/helpers/relay.js'
@@ -88,10 +89,10 @@ try {
   process.stdout.write(`web role, ${Math.round(load.rps)} req/s offered ${rate} (${CONNECTIONS} connections): latency p50 ${load.p50}, p90 ${load.p90}, p99 ${load.p99}, max ${load.max} ms\n`)
   // One scrape: each one resets the histogram behind these.
   const metrics = await (await fetch(`${web.metricsUrl}/metrics`)).text()
-  const lagMs = (quantile: string): string => (1000 * Number(new RegExp(`^nodejs_eventloop_lag_${quantile}_seconds (\\S+)$`, 'm').exec(metrics)?.[1])).toFixed(1)
+  const lagMs = (quantile: string): string => (1000 * (sumMetric(metrics, `nodejs_eventloop_lag_${quantile}_seconds`) ?? NaN)).toFixed(1)
   process.stdout.write(`event-loop delay (its own metrics; prom-client samples every 10 ms and counts the interval in): p50 ${lagMs('p50')}, p99 ${lagMs('p99')}, max ${lagMs('max')} ms\n`)
   process.stdout.write(`waiting for a core (schedstat, over the ${SECONDS} s): ${waits.join('; ')}\n`)
-  process.stdout.write(`group-commit rounds: ${describeRounds(roundsBefore, await roundTotals(web.metricsUrl))}\n`)
+  process.stdout.write(`group-commit rounds: ${describeRounds(roundsBefore, await roundTotals(web.metricsUrl, metrics))}\n`)
   if (mode === 'alloc') {
     web.child.kill('SIGUSR2')
     for (let waited = 0; !existsSync(profilePath) && waited < 10_000; waited += 50) await sleep(50)

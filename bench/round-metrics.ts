@@ -1,4 +1,4 @@
-import { metricValue } from '../test/helpers/queue.js'
+import { sumMetric } from '../test/helpers/queue.js'
 
 /** Bounds of the round-duration buckets the summaries report, as the metric's `le` labels spell them (seconds). */
 const ROUND_BOUNDS = ['0.001', '0.005', '0.01', '0.025'] as const
@@ -13,13 +13,15 @@ export interface RoundTotals {
   within: number[]
 }
 
-export async function roundTotals (metricsUrl: string): Promise<RoundTotals> {
+/** Read from one scrape of `metricsUrl`, or from `text`, a scrape already made. */
+export async function roundTotals (metricsUrl: string, text?: string): Promise<RoundTotals> {
+  const scrape = text ?? await (await fetch(`${metricsUrl}/metrics`)).text()
   const stored = { outcome: 'stored' }
   return {
-    rounds: await metricValue(metricsUrl, 'zoom_relay_ingest_round_events_count') ?? 0,
-    events: await metricValue(metricsUrl, 'zoom_relay_ingest_round_events_sum') ?? 0,
-    stored: await metricValue(metricsUrl, 'zoom_relay_ingest_round_duration_seconds_count', stored) ?? 0,
-    within: await Promise.all(ROUND_BOUNDS.map(async le => await metricValue(metricsUrl, 'zoom_relay_ingest_round_duration_seconds_bucket', { ...stored, le }) ?? 0))
+    rounds: sumMetric(scrape, 'zoom_relay_ingest_round_events_count') ?? 0,
+    events: sumMetric(scrape, 'zoom_relay_ingest_round_events_sum') ?? 0,
+    stored: sumMetric(scrape, 'zoom_relay_ingest_round_duration_seconds_count', stored) ?? 0,
+    within: ROUND_BOUNDS.map(le => sumMetric(scrape, 'zoom_relay_ingest_round_duration_seconds_bucket', { ...stored, le }) ?? 0)
   }
 }
 

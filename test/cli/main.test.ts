@@ -9,6 +9,7 @@ import { freePort } from '../helpers/redis-server.js'
 import { sha256, startSink } from '../helpers/sink.js'
 import { meetingCreated, zoomHeaders } from '../helpers/zoom.js'
 import { cleanEnv, ROOT, runCli } from '../helpers/cli.js'
+import { jsonLogLines } from '../helpers/log-lines.js'
 
 const SECRET = 'npm-start-secret'
 
@@ -71,7 +72,7 @@ t.test('npm start with the two variables and no REDIS_URL runs the relay on an e
     } catch { return false }
   }, 120_000, 'relay ready')
   t.match(output.join(''), /REDIS_URL is not set: started an embedded redis-server/, 'says so in the log')
-  const startup = output.join('').split('\n').filter(line => line.startsWith('{')).map(line => JSON.parse(line) as { msg: string, webhooks?: string[], metrics?: string })
+  const startup = jsonLogLines<{ msg: string, webhooks?: string[], metrics?: string }>(output.join(''))
   t.same(startup.filter(line => line.msg.trim() === ''), [], 'no empty log lines at start-up')
   t.ok(startup.some(line => line.msg === `webhook server listening at http://127.0.0.1:${port}`), 'the webhook server says where it listens')
   t.ok(startup.some(line => line.msg === `metrics and health checks listening at http://127.0.0.1:${metricsPort}`), 'so does the metrics server')

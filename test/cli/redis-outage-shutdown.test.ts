@@ -6,6 +6,7 @@ import { SECRET } from '../helpers/relay.js'
 import { startRelayProcess, type RelayProcess } from '../helpers/relay-process.js'
 import { sha256, startSink } from '../helpers/sink.js'
 import { meetingCreated, zoomHeaders } from '../helpers/zoom.js'
+import { jsonLogLines } from '../helpers/log-lines.js'
 
 /**
  * The relay as a process (`zoom-relay all`) and a Redis that goes away: the
@@ -27,7 +28,7 @@ interface LogLine { level: number, msg: string, use?: string, app?: string, dest
 
 /** The JSON log lines in `text`, from the `from`-th character on. */
 function logLines (text: string, from = 0): LogLine[] {
-  return text.slice(from).split('\n').filter(l => l.startsWith('{')).map(l => JSON.parse(l) as LogLine)
+  return jsonLogLines<LogLine>(text.slice(from))
 }
 
 /** How often each warning or error (by message and whose it is) was logged. */

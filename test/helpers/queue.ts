@@ -62,7 +62,11 @@ export async function eventually (check: () => Promise<boolean> | boolean, timeo
 
 /** Sums the samples of `name` whose labels include `labels`, from the relay's /metrics; undefined when none. */
 export async function metricValue (metricsUrl: string, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
-  const text = await (await fetch(`${metricsUrl}/metrics`)).text()
+  return sumMetric(await (await fetch(`${metricsUrl}/metrics`)).text(), name, labels)
+}
+
+/** Sums the samples of `name` whose labels include `labels` in one scrape's text (Prometheus exposition); undefined when none. */
+export function sumMetric (text: string, name: string, labels: Record<string, string> = {}): number | undefined {
   let sum: number | undefined
   for (const line of text.split('\n')) {
     if (!line.startsWith(name)) continue

@@ -4,6 +4,7 @@ import { startTestRedis } from '../helpers/redis-server.js'
 import { SECRET, startTestRelay, type TestRelay } from '../helpers/relay.js'
 import { startSink } from '../helpers/sink.js'
 import { meetingCreated, urlValidation, zoomHeaders } from '../helpers/zoom.js'
+import { jsonLogLines } from '../helpers/log-lines.js'
 
 /** Sends a webhook signed with `secret`, and answers its status. */
 async function send (relay: TestRelay, body: string, secret = SECRET): Promise<number> {
@@ -14,7 +15,7 @@ async function send (relay: TestRelay, body: string, secret = SECRET): Promise<n
 
 /** Every JSON line the relay logged. */
 function logLines (relay: TestRelay): Array<Record<string, unknown>> {
-  return relay.logs.join('').split('\n').filter(l => l.startsWith('{')).map(l => JSON.parse(l) as Record<string, unknown>)
+  return jsonLogLines(relay.logs.join(''))
 }
 
 /** The relay's `request completed` lines for the webhook route. */
