@@ -3,7 +3,7 @@ import type { RedisClient } from '../redis/redis-connection.js'
 import type { Logger } from 'pino'
 import type { AppConfig, Config, DestinationConfig } from '../config/config.js'
 import { queueName } from '../retry/queue-name.js'
-import { decodeBody, type RelayJobData } from '../retry/relay-job.js'
+import { decodeBody, type DeliveryState, type RelayJobData } from '../retry/relay-job.js'
 import { WorkerGroup, workerOptions } from '../retry/worker-group.js'
 import type { DeliveryAttempts } from './delivery-attempt.js'
 import type { DestinationGate, DestinationGates } from './destination-gate.js'
@@ -44,6 +44,11 @@ export class RelayWorkers extends WorkerGroup {
         const options = workerOptions(opts.config, opts.connection, { concurrency: gate.allowance('retry') || gate.settings.concurrency, retry: gate.settings.retry })
         const worker = this.start<RelayJobData>(queueName(app, destination), async (job, token) => await this.deliver(app, destination, gate, job, token), options, { app: app.name, destination: destination.name })
         this.follow(gate, worker)
+        // BullMQ fails a job that stalled more than MAX_STALLED_COUNT times without calling the
+        // processor (a "deferred failure"), so only this event tells the history about it.
+        worker.on('failed', job => {
+          if (job?.deferredFailure !== undefined) void this.abandon(app, destination, job)
+        })
       }
     }
   }
@@ -81,6 +86,25 @@ export class RelayWorkers extends WorkerGroup {
     await this.opts.history.record(app, destination, outcome).catch((err: Error) => {
       this.logger.warn({ app: app.name, destination: destination.name, id: outcome.id, message: err.message }, 'could not record a delivery outcome in the event history')
     })
+  }
+
+  /**
+   * A retry job that kept killing the workers holding it, failed by BullMQ:
+   * counted, logged and recorded as an abandoned dead letter, as the stream
+   * lane does for its entries (stream-relay.ts).
+   */
+  private async abandon (app: AppConfig, destination: DestinationConfig, job: Job<RelayJobData>): Promise<void> {
+    const message = `Taken over ${job.stalledCounter} times from workers that stopped while holding it; given up.`
+    this.logger.error({ app: app.name, destination: destination.name, id: job.id, stalled: job.stalledCounter }, 'retry job abandoned: %s', message)
+    this.opts.attempts.abandoned(app, destination)
+    // The dead letter's view (dead-letters.ts) reads why from the progress, which still holds the
+    // last finished attempt's state; its count stays (attempts cut short by a crash were never counted).
+    const last = typeof job.progress === 'object' ? job.progress as Partial<DeliveryState> : {}
+    await job.updateProgress({ lastStatus: null, lastError: message, attempts: last.attempts ?? job.data.priorAttempts ?? 0 }).catch((err: Error) => {
+      this.logger.warn({ app: app.name, destination: destination.name, id: job.id, message: err.message }, 'could not mark an abandoned retry job')
+    })
+    const { eventId } = job.data
+    if (eventId !== undefined) await this.record(app, destination, deadOutcome(eventId, 'abandoned', message))
   }
 
   override isRunning (): boolean {

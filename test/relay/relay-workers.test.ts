@@ -1,8 +1,11 @@
 import t, { type Test } from 'tap'
+import { Worker } from 'bullmq'
+import { Redis } from 'ioredis'
 import { request } from 'undici'
 import { eventually, metricValue, openQueue, RECALL_STREAM, streamLength } from '../helpers/queue.js'
 import { eventRecordKey } from '../../src/store/history-keys.js'
 import { compressBody } from '../../src/store/body-compression.js'
+import { historyIndex, readRecord } from '../helpers/history.js'
 import { startTestRedis } from '../helpers/redis-server.js'
 import { startTestRelay, SECRET } from '../helpers/relay.js'
 import { sha256, startSink, type SinkBehaviour } from '../helpers/sink.js'
@@ -169,4 +172,47 @@ t.test('a stored event that kept killing the workers holding it is dead-lettered
   t.equal(sink.received.length, 0, 'never sent again automatically')
   t.equal(await metricValue(worker.metricsUrl, 'zoom_relay_dead_lettered_total', { reason: 'abandoned' }), 1)
   await eventually(async () => await streamLength(client) === 0, 5000, 'acknowledged')
+})
+
+t.test('a retry job that kept killing the workers holding it is dead-lettered as abandoned in the history too', async t => {
+  const redis = await startTestRedis()
+  const sink = await startSink(() => ({ status: 503 }))
+  // A short lock (2 × 100 ms + 5 s), as above, for the worker that finds the job stalled.
+  const env = { DELIVERY_TIMEOUT_MS: '100', PROVIDER_API_TIMEOUT_MS: '100' }
+  const relay = await startTestRelay({ redisUrl: redis.url, recallBaseUrl: sink.url, env })
+  const { queue, close } = openQueue(redis.url)
+  const client = redis.client()
+  t.teardown(async () => { await close(); await sink.close(); await redis.stop() })
+  t.equal(await send(relay.webhookUrl(), meetingCreated(12)), 200)
+  const [entry] = await historyIndex(client)
+  const eventId = entry?.id ?? ''
+  await eventually(async () => (await readRecord(client, eventId))?.deliveries.recall?.s === 'retrying', 10_000, 'retrying')
+  await relay.close()
+  const sent = sink.received.length
+
+  // Its retry job taken by a worker that died holding it, for the eleventh time (BullMQ's
+  // maxStalledCount is 10): active, no lock, counted stalled ten times before and marked stalled again.
+  const job = await queue.getJob(eventId)
+  if (await job?.isDelayed() === true) await job?.promote()
+  const takerConnection = new Redis(redis.url, { maxRetriesPerRequest: null })
+  const taker = new Worker('{default.recall}', null, { connection: takerConnection, prefix: 'zoom-relay', autorun: false })
+  t.equal((await taker.getNextJob('dead-worker'))?.id, eventId, 'taken')
+  await taker.close()
+  takerConnection.disconnect()
+  await client.hset(`zoom-relay:{default.recall}:${eventId}`, 'stc', 10)
+  await client.del(`zoom-relay:{default.recall}:${eventId}:lock`)
+  await client.sadd('zoom-relay:{default.recall}:stalled', eventId)
+
+  sink.behave(() => ({ status: 200 }))
+  const worker = await startTestRelay({ redisUrl: redis.url, recallBaseUrl: sink.url, role: 'worker', env })
+  t.teardown(async () => { await worker.close() })
+  await eventually(async () => (await readRecord(client, eventId))?.deliveries.recall?.s === 'dead', 20_000, 'recorded as a dead letter')
+  const record = await readRecord(client, eventId)
+  t.match(record?.deliveries.recall, { s: 'dead', x: 'abandoned', e: /^Taken over 11 times/ })
+  t.equal(record?.unsettled, 0, 'settled')
+  const [failed] = await queue.getFailed()
+  t.equal(failed?.id, eventId, 'in the dead-letter set')
+  t.match(failed?.progress, { lastStatus: null, lastError: /^Taken over 11 times/ }, 'the dead letter says why')
+  t.equal(await metricValue(worker.metricsUrl, 'zoom_relay_dead_lettered_total', { reason: 'abandoned' }), 1)
+  t.equal(sink.received.length, sent, 'never sent again automatically')
 })
