@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import { startTestRedis } from '../test/helpers/redis-server.js'
 import { startRelayProcess } from '../test/helpers/relay-process.js'
 import { SECRET } from '../test/helpers/relay.js'
 import { startChild, storeThroughWeb } from './children.js'
+import { cpuMicros, endedChildrenCpuMicros, mainThreadCpuMicros, redisPid } from './proc-cpu.js'
 import { parseRelaySettings } from './relay-process.js'
 import { findWrk, runSignedLoad } from './wrk.js'
 import type { WrkReport } from './wrk-report.js'
@@ -26,28 +26,12 @@ const relayEnv = {
   ...parseRelaySettings(process.argv[3] ?? '')
 }
 
-/**
- * User + system CPU from a `/proc/…/stat` file, in microseconds: fields 14+15
- * (utime, stime) or, with `children`, 16+17 (of children that have ended).
- */
-function statCpuMicros (path: string, children = false): number {
-  const fields = (readFileSync(path, 'utf8').split(') ')[1] ?? '').split(' ')
-  const at = children ? 13 : 11
-  return (Number(fields[at]) + Number(fields[at + 1])) * 10_000
-}
-/** This process' children that have ended (wrk). */
-const endedChildrenCpuMicros = (): number => statCpuMicros('/proc/self/stat', true)
-/** A process and all its threads. */
-const cpuMicros = (pid: number): number => statCpuMicros(`/proc/${pid}/stat`)
-/** A process' main thread alone (the event loop). */
-const mainThreadCpuMicros = (pid: number): number => statCpuMicros(`/proc/${pid}/task/${pid}/stat`)
-
 // BENCH_REDIS_TRANSPORT=unix: the relay reaches Redis over a unix socket, as it does the embedded one (npm start).
 const unixSocket = process.env.BENCH_REDIS_TRANSPORT === 'unix'
 const redis = await startTestRedis({ aof: true, unixSocket })
 const relayRedisUrl = redis.socketUrl ?? redis.url
 const admin = new Redis(redis.url)
-const redisPid = Number(/process_id:(\d+)/.exec(await admin.info('server'))?.[1])
+const redisServer = await redisPid(admin)
 const sink = await startChild('bench/sink-server.ts')
 const perEvent = (micros: number, events: number): string => (micros / events).toFixed(1)
 
@@ -59,12 +43,12 @@ try {
     const worker = await startRelayProcess('worker', { redisUrl: relayRedisUrl, recallBaseUrl: sink.url, env: relayEnv })
     await admin.config('RESETSTAT')
     const from = await sinkCount()
-    const cpu0 = [cpuMicros(worker.child.pid ?? 0), cpuMicros(redisPid), cpuMicros(sink.child.pid ?? 0)]
+    const cpu0 = [cpuMicros(worker.child.pid ?? 0), cpuMicros(redisServer), cpuMicros(sink.child.pid ?? 0)]
     const started = performance.now()
     let to = from
     while ((to = await sinkCount()) < events * 0.9) await sleep(20)
     const seconds = (performance.now() - started) / 1000
-    const [worker1, redis1, sink1] = [cpuMicros(worker.child.pid ?? 0), cpuMicros(redisPid), cpuMicros(sink.child.pid ?? 0)]
+    const [worker1, redis1, sink1] = [cpuMicros(worker.child.pid ?? 0), cpuMicros(redisServer), cpuMicros(sink.child.pid ?? 0)]
     const delivered = to - from
     process.stdout.write(`worker: ${Math.round(delivered / seconds)} deliveries/s; CPU µs per delivery: worker ${perEvent(worker1 - (cpu0[0] ?? 0), delivered)}, Redis ${perEvent(redis1 - (cpu0[1] ?? 0), delivered)}, sink ${perEvent(sink1 - (cpu0[2] ?? 0), delivered)}\n`)
     await worker.stop()
@@ -77,13 +61,13 @@ try {
     const run = async (seconds: number): Promise<WrkReport> => await runSignedLoad({ wrk, url: `${server.url}/zoom/webhook`, secret: SECRET, durationS: seconds })
     await run(2)
     await admin.config('RESETSTAT')
-    const cpu0 = [cpuMicros(server.pid), cpuMicros(redisPid), mainThreadCpuMicros(server.pid)]
+    const cpu0 = [cpuMicros(server.pid), cpuMicros(redisServer), mainThreadCpuMicros(server.pid)]
     const load0 = endedChildrenCpuMicros()
     const result = await run(8)
     const load = endedChildrenCpuMicros() - load0
     const events = result.requests
     const mainThread = mainThreadCpuMicros(server.pid) - (cpu0[2] ?? 0)
-    process.stdout.write(`${mode}: ${Math.round(result.rps)} req/s, p99 ${result.p99} ms; CPU µs per request: load generator (wrk) ${perEvent(load, events)}, server ${perEvent(cpuMicros(server.pid) - (cpu0[0] ?? 0), events)} (main thread ${perEvent(mainThread, events)}, busy ${Math.round(100 * mainThread / (result.durationS * 1e6))} % of wrk's run), Redis ${perEvent(cpuMicros(redisPid) - (cpu0[1] ?? 0), events)}\n`)
+    process.stdout.write(`${mode}: ${Math.round(result.rps)} req/s, p99 ${result.p99} ms; CPU µs per request: load generator (wrk) ${perEvent(load, events)}, server ${perEvent(cpuMicros(server.pid) - (cpu0[0] ?? 0), events)} (main thread ${perEvent(mainThread, events)}, busy ${Math.round(100 * mainThread / (result.durationS * 1e6))} % of wrk's run), Redis ${perEvent(cpuMicros(redisServer) - (cpu0[1] ?? 0), events)}\n`)
     await server.stop()
   }
   for (const line of (await admin.info('commandstats')).split('\n').filter(l => l.startsWith('cmdstat_')).sort()) process.stdout.write(`${line.trim()}\n`)

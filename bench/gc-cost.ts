@@ -8,6 +8,7 @@ import { startTestRedis } from '../test/helpers/redis-server.js'
 import { startRelayProcess, type RelayProcess } from '../test/helpers/relay-process.js'
 import { SECRET } from '../test/helpers/relay.js'
 import { startChild } from './children.js'
+import { redisPid, schedstat } from './proc-cpu.js'
 import { parseRelaySettings } from './relay-process.js'
 import { describeRounds, roundTotals } from './round-metrics.js'
 import { median } from './stats.js'
@@ -35,12 +36,6 @@ const rate = Number(process.argv[3] ?? 5000)
 const relayEnv = { LOG_LEVEL: 'info', ...parseRelaySettings(process.argv[4] ?? '') }
 const SECONDS = 10
 const CONNECTIONS = 26
-
-/** Nanoseconds a thread has run and has waited on a run queue for a core (the kernel's schedstat). */
-function schedstat (pid: number): { ranNs: number, waitedNs: number } {
-  const [ran, waited] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number)
-  return { ranNs: ran ?? 0, waitedNs: waited ?? 0 }
-}
 
 /** One `--trace-gc-nvp` line: `name=value` pairs after the timestamp. */
 type GcEvent = Record<string, string>
@@ -76,7 +71,7 @@ try {
   // Scraping also resets prom-client's event-loop delay histogram: the next scrape covers the load alone.
   const roundsBefore = await roundTotals(web.metricsUrl)
   if (mode === 'alloc') web.child.kill('SIGUSR2')
-  const threads = { 'web main thread': web.child.pid as number, Redis: Number(/process_id:(\d+)/.exec(await admin.info('server'))?.[1]) }
+  const threads = { 'web main thread': web.child.pid as number, Redis: await redisPid(admin) }
   const schedBefore = Object.entries(threads).map(([name, pid]) => ({ name, pid, ...schedstat(pid) }))
   const load: WrkReport = await runSignedLoad({ wrk, url, secret: SECRET, durationS: SECONDS, connections: CONNECTIONS, rate })
   const requests = load.requests

@@ -8,6 +8,7 @@ import { startTestRedis, type TestRedis } from '../test/helpers/redis-server.js'
 import { residentBytes } from '../test/helpers/relay-process.js'
 import { SECRET } from '../test/helpers/relay.js'
 import { startChild } from './children.js'
+import { redisPid, withRunCpu, type RunCpu } from './proc-cpu.js'
 import { parseRelaySettings, startCompiledRelay, type BenchRelay } from './relay-process.js'
 import { describeRounds, roundTotals } from './round-metrics.js'
 import { median, ratioOfMedians, tenthRates, type CountSample } from './stats.js'
@@ -83,6 +84,19 @@ const dir = mkdtempSync(join(tmpdir(), 'zr-bench-'))
 const lines: string[] = []
 const print = (line: string): void => { lines.push(line); process.stdout.write(`${line}\n`) }
 const fmt = (n: number, digits = 0): string => Number.isFinite(n) ? n.toFixed(digits) : 'n/a'
+/**
+ * Prints the CPU per request of a comparison's runs, each part's median, and
+ * returns them: steadier than the req/s on a shared machine, and what the
+ * saturated ratio comes down to when both sides fill its cores.
+ */
+function cpuPerRequest (bareRuns: RunCpu[], oursRuns: RunCpu[]): { bare: RunCpu, ours: RunCpu } {
+  const medianCpu = (runs: RunCpu[]): RunCpu => ({ server: median(runs.map(c => c.server)), redis: median(runs.map(c => c.redis)), wrk: median(runs.map(c => c.wrk)) })
+  const total = (c: RunCpu): number => c.server + c.redis + c.wrk
+  const bare = medianCpu(bareRuns)
+  const ours = medianCpu(oursRuns)
+  print(`  CPU per request during the runs (medians): bare route ${fmt(total(bare))} µs (server ${fmt(bare.server)}, wrk ${fmt(bare.wrk)}); ours ${fmt(total(ours))} µs (relay ${fmt(ours.server)}, Redis ${fmt(ours.redis)}, wrk ${fmt(ours.wrk)}); bare / ours ${fmt(total(bare) / total(ours), 2)}`)
+  return { bare, ours }
+}
 const verdicts: Verdict[] = []
 const target = (v: Verdict): void => { verdicts.push(v) }
 const results: Record<string, unknown> = {
@@ -208,21 +222,29 @@ try {
   const bare = await startChild('bench/ceiling-server.ts')
   children.push(bare)
   const bareUrl = `${bare.url}/zoom/webhook`
+  const barePid = bare.child.pid ?? 0
 
   // Our roles under saturation, each run right after a bare-route run with the same files.
-  interface Side {
+  interface SideSpec {
     label: string
     url: string
+    /** The relay process and its Redis server: their CPU per request is ours. */
+    pids: { relay: number, redis: number }
     before?: () => Promise<void>
     /** Checks after a run of ours (stored, delivered); returns what went wrong. */
     after: (r: WrkReport) => Promise<string[]>
     /** The target line, from the ratio of medians and the p99s. */
     judge: (ratio: number, p99: string, problems: string[]) => void
+  }
+  interface Side extends SideSpec {
     bare: WrkReport[]
     ours: WrkReport[]
+    bareCpu: RunCpu[]
+    oursCpu: RunCpu[]
     problems: string[]
     expected: number
   }
+  const newSide = (spec: SideSpec): Side => ({ ...spec, bare: [], ours: [], bareCpu: [], oursCpu: [], problems: [], expected: 0 })
   const sides: Side[] = []
   /** The relays of the saturated comparisons other than the web role's: stopped after them, so that no later phase shares the CPU with their timers, probes and sweeps. */
   const comparedOnly: BenchRelay[] = []
@@ -235,34 +257,28 @@ try {
   }
   if (on('web') && web !== undefined && webRedis !== undefined) {
     const r = webRedis
-    sides.push({
+    sides.push(newSide({
       label: '2 zoom-relay web',
       url: `${web.url}/zoom/webhook`,
-      bare: [],
-      ours: [],
-      problems: [],
-      expected: 0,
+      pids: { relay: web.pid, redis: await redisPid(r) },
       after: async report => {
         const stored = await storedEvents(r)
         await clear(r)
         return stored < acked(report) ? [`web: ${acked(report) - stored} acked events not in Redis`] : []
       },
       judge: (ratio, p99, problems) => { target(verdict('web role: ingest ratio ≥ 0.60 at saturation', ratio >= 0.6, `ratio ${fmt(ratio, 2)}, ${p99}`, problems)) }
-    })
+    }))
   }
   let allDelivered = { acked: 0, unique: 0 }
   if (on('all')) {
-    const { server } = await redisFor('all')
+    const { server, client } = await redisFor('all')
     const all = await relay('all', server.url, sink.url, 'all')
     comparedOnly.push(all)
     await fetch(`${sink.url}/reset`, { method: 'POST' })
-    sides.push({
+    sides.push(newSide({
       label: '3 zoom-relay all',
       url: `${all.url}/zoom/webhook`,
-      bare: [],
-      ours: [],
-      problems: [],
-      expected: 0,
+      pids: { relay: all.pid, redis: await redisPid(client) },
       after: async report => {
         // Wait for every acked event to reach the destination before the next run.
         allDelivered.acked += acked(report)
@@ -275,7 +291,7 @@ try {
           // wrk stops with requests in flight, uncounted; the relay may have stored them: more delivered than acked is expected.
           `ratio ${fmt(ratio, 2)}, delivered ${allDelivered.unique} distinct events for ${allDelivered.acked} acked (more: requests wrk left in flight at its end)`, problems))
       }
-    })
+    }))
   }
   // Role all while the destination answers 503: what an outage costs ingest, against the web role alone.
   const downMemory: number[] = []
@@ -287,13 +303,10 @@ try {
     const down = await relay('all', server.url, downSink.url, 'down')
     comparedOnly.push(down)
     let before = 0
-    const downSide: Side = {
+    const downSide: Side = newSide({
       label: '3b all, destination answering 503',
       url: `${down.url}/zoom/webhook`,
-      bare: [],
-      ours: [],
-      problems: [],
-      expected: 0,
+      pids: { relay: down.pid, redis: await redisPid(client) },
       before: async () => { before = await usedMemory(client) },
       after: async report => {
         // Nothing is cleared between rounds: the outage goes on, as it would, and the events keep waiting.
@@ -320,7 +333,7 @@ try {
         print(`  against the web role in the same run: ingest ${fmt(toWeb, 2)} × (ratios ${fmt(ratio, 2)} and ${fmt(webRatio, 2)}; req/s ${fmt(rawToWeb, 2)} ×), p99 ${fmt(p99ToWeb, 2)} ×`)
         target(verdict(name, toWeb >= 0.85 && p99ToWeb <= 1.5, `ingest ${fmt(toWeb, 2)} ×, p99 ${fmt(p99ToWeb, 2)} ×`, problems))
       }
-    }
+    })
     sides.push(downSide)
   }
   const fanoutMemory: number[] = []
@@ -342,13 +355,10 @@ try {
     const fanout = await relay('web', server.url, sink.url, 'fanout', { CONFIG_FILE: config })
     comparedOnly.push(fanout)
     let before = 0
-    sides.push({
+    sides.push(newSide({
       label: '4 fan-out, 3 destinations (web)',
       url: `${fanout.url}/zoom/webhook/fanout`,
-      bare: [],
-      ours: [],
-      problems: [],
-      expected: 0,
+      pids: { relay: fanout.pid, redis: await redisPid(client) },
       before: async () => { await clear(client); before = await usedMemory(client) },
       after: async report => {
         const lengths = await streamLengths(client)
@@ -364,7 +374,7 @@ try {
         target(verdict('fan-out to three destinations: ingest ratio ≥ 0.50, Redis ≤ 2.0 KB per stored event', ratio >= 0.5 && perEvent <= 2048 && fanoutMemory.length > 0,
           `ratio ${fmt(ratio, 2)}, ${fmt(perEvent)} B per event`, problems))
       }
-    })
+    }))
   }
 
   if (sides.length > 0) {
@@ -389,12 +399,14 @@ try {
     for (let round = 0; round < ROUNDS; round++) {
       for (const side of sides) {
         const files = requestFiles(Math.max(side.expected, ...side.ours.map(r => r.rps)) * DURATION_S * MARGIN + 5000)
-        const bareRun = await load(bareUrl, files)
+        const { report: bareRun, cpu: bareCpu } = await withRunCpu({ server: barePid }, async () => await load(bareUrl, files))
         await side.before?.()
-        const ours = await load(side.url, files)
+        const { report: ours, cpu: oursCpu } = await withRunCpu({ server: side.pids.relay, redis: side.pids.redis }, async () => await load(side.url, files))
         side.problems.push(...runProblems(`bare round ${round + 1}`, bareRun), ...runProblems(`round ${round + 1}`, ours, { unique: true }), ...await side.after(ours))
         side.bare.push(bareRun)
         side.ours.push(ours)
+        side.bareCpu.push(bareCpu)
+        side.oursCpu.push(oursCpu)
         dropFiles(files)
       }
     }
@@ -414,7 +426,8 @@ try {
       print(medianRow('1 bare route, same bodies', side.bare))
       print(medianRow(side.label, side.ours))
       print(`  ratio ${fmt(ratio, 2)} (per round ${side.ours.map((r, i) => fmt(r.rps / (side.bare[i]?.rps ?? Infinity), 2)).join(', ')}); p99 ${fmt(median(side.ours.map(r => r.p99)), 1)} ms vs the bare route's ${fmt(median(side.bare.map(r => r.p99)), 1)} ms`)
-      saturated[side.label] = { ratio, bare: side.bare, ours: side.ours, problems: side.problems }
+      const cpu = cpuPerRequest(side.bareCpu, side.oursCpu)
+      saturated[side.label] = { ratio, bare: side.bare, ours: side.ours, cpu, problems: side.problems }
       const p99 = `p99 ${fmt(median(side.ours.map(r => r.p99)), 1)} ms (bare ${fmt(median(side.bare.map(r => r.p99)), 1)} ms)`
       side.judge(ratio, p99, side.problems)
     }
@@ -429,6 +442,9 @@ try {
     /** The web role's group-commit rounds in each of its runs (its metrics): Redis' share of the ack time. */
     const roundLines: string[] = []
     const problems: string[] = []
+    const bareCpu: RunCpu[] = []
+    const webCpu: RunCpu[] = []
+    const webRedisPid = await redisPid(webRedis)
     if (!on('web')) {
       // The saturated web phase warms the role up (JIT); without it the first round would be a cold start.
       const warm = requestFiles(PACED_RATE * WARMUP_S * MARGIN + 2000)
@@ -441,10 +457,12 @@ try {
     for (let round = 0; round < ROUNDS; round++) {
       const files = requestFiles(PACED_RATE * DURATION_S * MARGIN + 2000)
       const opts = { connections: PACED_CONNECTIONS, rate: PACED_RATE }
-      const b = await load(bareUrl, files, opts)
+      const { report: b, cpu: bCpu } = await withRunCpu({ server: barePid }, async () => await load(bareUrl, files, opts))
       const roundsBefore = await roundTotals(web.metricsUrl)
       const rewritesBefore = (await aofRewrites(webRedis)).count
-      const w = await load(`${web.url}/zoom/webhook`, files, opts)
+      const { report: w, cpu: wCpu } = await withRunCpu({ server: web.pid, redis: webRedisPid }, async () => await load(`${web.url}/zoom/webhook`, files, opts))
+      bareCpu.push(bCpu)
+      webCpu.push(wCpu)
       // A rewrite forks Redis and copies its pages on write for a second or two: printed beside the round to check a slow one against.
       const rewrites = (await aofRewrites(webRedis)).count - rewritesBefore
       roundLines.push(`${describeRounds(roundsBefore, await roundTotals(web.metricsUrl))}; ${rewrites} AOF rewrite${rewrites === 1 ? '' : 's'} during the run`)
@@ -464,7 +482,8 @@ try {
     const p99 = median(webRuns.map(r => r.p99))
     const bareP99 = median(bareRuns.map(r => r.p99))
     print(`  median p99: web ${fmt(p99, 2)} ms, bare ${fmt(bareP99, 2)} ms (ratio ${fmt(ratioOfMedians(webRuns.map(r => r.p99), bareRuns.map(r => r.p99)), 2)})`)
-    results.paced = { bare: bareRuns, web: webRuns, p99, bareP99, groupCommit: roundLines, problems }
+    const cpu = cpuPerRequest(bareCpu, webCpu)
+    results.paced = { bare: bareRuns, web: webRuns, p99, bareP99, cpu, groupCommit: roundLines, problems }
     target(verdict(`web role: ack p99 ≤ 10 ms at ~${PACED_RATE} req/s offered`, p99 <= 10, `p99 ${fmt(p99, 2)} ms at ${fmt(median(webRuns.map(r => r.rps)))} req/s (bare ${fmt(bareP99, 2)} ms)`, problems))
   }
 
