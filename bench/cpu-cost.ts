@@ -4,7 +4,7 @@ import { startTestRedis } from '../test/helpers/redis-server.js'
 import { startRelayProcess } from '../test/helpers/relay-process.js'
 import { SECRET } from '../test/helpers/relay.js'
 import { startChild, storeThroughWeb } from './children.js'
-import { cpuMicros, endedChildrenCpuMicros, mainThreadCpuMicros, redisPid } from './proc-cpu.js'
+import { cpuMicros, mainThreadCpuMicros, redisPid, withRunCpu } from './proc-cpu.js'
 import { parseRelaySettings } from './relay-process.js'
 import { findWrk, runSignedLoad } from './wrk.js'
 import type { WrkReport } from './wrk-report.js'
@@ -61,13 +61,10 @@ try {
     const run = async (seconds: number): Promise<WrkReport> => await runSignedLoad({ wrk, url: `${server.url}/zoom/webhook`, secret: SECRET, durationS: seconds })
     await run(2)
     await admin.config('RESETSTAT')
-    const cpu0 = [cpuMicros(server.pid), cpuMicros(redisServer), mainThreadCpuMicros(server.pid)]
-    const load0 = endedChildrenCpuMicros()
-    const result = await run(8)
-    const load = endedChildrenCpuMicros() - load0
-    const events = result.requests
-    const mainThread = mainThreadCpuMicros(server.pid) - (cpu0[2] ?? 0)
-    process.stdout.write(`${mode}: ${Math.round(result.rps)} req/s, p99 ${result.p99} ms; CPU µs per request: load generator (wrk) ${perEvent(load, events)}, server ${perEvent(cpuMicros(server.pid) - (cpu0[0] ?? 0), events)} (main thread ${perEvent(mainThread, events)}, busy ${Math.round(100 * mainThread / (result.durationS * 1e6))} % of wrk's run), Redis ${perEvent(cpuMicros(redisServer) - (cpu0[1] ?? 0), events)}\n`)
+    const mainThread0 = mainThreadCpuMicros(server.pid)
+    const { report: result, cpu } = await withRunCpu({ server: server.pid, redis: redisServer }, async () => await run(8))
+    const mainThread = mainThreadCpuMicros(server.pid) - mainThread0
+    process.stdout.write(`${mode}: ${Math.round(result.rps)} req/s, p99 ${result.p99} ms; CPU µs per request: load generator (wrk) ${cpu.wrk.toFixed(1)}, server ${cpu.server.toFixed(1)} (main thread ${perEvent(mainThread, result.requests)}, busy ${Math.round(100 * mainThread / (result.durationS * 1e6))} % of wrk's run), Redis ${cpu.redis.toFixed(1)}\n`)
     await server.stop()
   }
   for (const line of (await admin.info('commandstats')).split('\n').filter(l => l.startsWith('cmdstat_')).sort()) process.stdout.write(`${line.trim()}\n`)

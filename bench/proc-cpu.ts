@@ -19,7 +19,7 @@ function statCpuMicros (path: string, children = false): number {
 }
 
 /** This process' children that have ended (each wrk run). */
-export const endedChildrenCpuMicros = (): number => statCpuMicros('/proc/self/stat', true)
+const endedChildrenCpuMicros = (): number => statCpuMicros('/proc/self/stat', true)
 /** A process and all its threads. */
 export const cpuMicros = (pid: number): number => statCpuMicros(`/proc/${pid}/stat`)
 /** A process' main thread alone (the event loop). */

@@ -199,9 +199,9 @@ t.test('a retry job that kept killing the workers holding it is dead-lettered as
   t.equal((await taker.getNextJob('dead-worker'))?.id, eventId, 'taken')
   await taker.close()
   takerConnection.disconnect()
-  await client.hset(`zoom-relay:{default.recall}:${eventId}`, 'stc', 10)
-  await client.del(`zoom-relay:{default.recall}:${eventId}:lock`)
-  await client.sadd('zoom-relay:{default.recall}:stalled', eventId)
+  await client.hset(queue.toKey(eventId), 'stc', 10)
+  await client.del(queue.toKey(`${eventId}:lock`))
+  await client.sadd(queue.toKey('stalled'), eventId)
 
   sink.behave(() => ({ status: 200 }))
   const worker = await startTestRelay({ redisUrl: redis.url, recallBaseUrl: sink.url, role: 'worker', env })
