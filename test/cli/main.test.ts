@@ -71,6 +71,8 @@ t.test('npm start with the two variables and no REDIS_URL runs the relay on an e
       return (await request(`http://127.0.0.1:${port}/readyz`)).statusCode === 200
     } catch { return false }
   }, 120_000, 'relay ready')
+  // The summary line comes after both servers listen, and npm's pipe can hand it over after /readyz answered.
+  await eventually(() => output.join('').includes('"msg":"zoom-webhook-relay running"'), 20_000, 'the start-up summary line')
   t.match(output.join(''), /REDIS_URL is not set: started an embedded redis-server/, 'says so in the log')
   const startup = jsonLogLines<{ msg: string, webhooks?: string[], metrics?: string }>(output.join(''))
   t.same(startup.filter(line => line.msg.trim() === ''), [], 'no empty log lines at start-up')
