@@ -12,19 +12,26 @@ export function tempFile (t: Test, name: string, content: string): string {
   return file
 }
 
-/**
- * A CONFIG_FILE with one app, `sales` (Secret Token `secret`), and one HTTP destination, `crm`, at `url`, with the
- * destination `settings` given (YAML lines, e.g. `retry: { attempts: 3 }`); removed when `t` ends.
- */
-export function oneDestinationConfig (t: Test, secret: string, url: string, settings: string[]): string {
+/** One HTTP destination of `httpDestinationsConfig`: its name, URL and settings (YAML lines, e.g. `retry: { attempts: 3 }`). */
+export interface HttpDestinationLines { name: string, url: string, settings?: string[] }
+
+/** A CONFIG_FILE with one app, `sales` (Secret Token `secret`), and the HTTP destinations given; removed when `t` ends. */
+export function httpDestinationsConfig (t: Test, secret: string, destinations: HttpDestinationLines[]): string {
   return tempFile(t, 'apps.yaml', [
     'apps:',
     '  - name: sales',
     `    secretTokens: ["${secret}"]`,
     '    destinations:',
-    '      - type: http',
-    '        name: crm',
-    `        url: ${url}`,
-    ...settings.map(line => `        ${line}`)
+    ...destinations.flatMap(({ name, url, settings = [] }) => [
+      '      - type: http',
+      `        name: ${name}`,
+      `        url: ${url}`,
+      ...settings.map(line => `        ${line}`)
+    ])
   ].join('\n') + '\n')
+}
+
+/** `httpDestinationsConfig` with one destination, `crm`, at `url`, with the `settings` given. */
+export function oneDestinationConfig (t: Test, secret: string, url: string, settings: string[]): string {
+  return httpDestinationsConfig(t, secret, [{ name: 'crm', url, settings }])
 }

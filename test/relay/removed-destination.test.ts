@@ -8,7 +8,7 @@ import { eventually } from '../helpers/queue.js'
 import { startTestRedis } from '../helpers/redis-server.js'
 import { startTestRelay, type TestRelay } from '../helpers/relay.js'
 import { sha256, startSink } from '../helpers/sink.js'
-import { tempFile } from '../helpers/temp-file.js'
+import { httpDestinationsConfig } from '../helpers/temp-file.js'
 import { meetingCreated, zoomHeaders } from '../helpers/zoom.js'
 
 const APP_SECRET = 'removed-destination-secret'
@@ -25,14 +25,8 @@ t.test('events waiting for a destination removed from the config stay unsettled,
   })
   const redis = await startTestRedis()
   const client = new Redis(redis.url)
-  const destination = (name: string, url: string): string[] => ['      - type: http', `        name: ${name}`, `        url: ${url}`]
-  const config = (names: Array<'crm' | 'archive'>): string => tempFile(t, 'apps.yaml', [
-    'apps:',
-    '  - name: sales',
-    `    secretTokens: ["${APP_SECRET}"]`,
-    '    destinations:',
-    ...names.flatMap(name => destination(name, name === 'crm' ? crm.url : archive.url))
-  ].join('\n') + '\n')
+  const config = (names: Array<'crm' | 'archive'>): string =>
+    httpDestinationsConfig(t, APP_SECRET, names.map(name => ({ name, url: name === 'crm' ? crm.url : archive.url })))
   let relay: TestRelay | undefined
   let currentConfig = ''
   t.teardown(async () => {
